@@ -1,0 +1,16 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace fmnist {
+
+// "auto" (CUDA when available, else CPU), "cpu" or "cuda"; UsageError for anything else or for
+// "cuda" on a machine without a usable GPU.
+torch::Device select_device(const std::string& name);
+
+// "cpu", or "cuda (NVIDIA H200)"-style text for the start-up log.
+std::string describe_device(torch::Device device);
+
+}  // namespace fmnist

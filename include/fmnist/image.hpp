@@ -1,0 +1,28 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace fmnist {
+
+// Larger images are refused from their header, before stb_image decodes (and allocates) them.
+inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 26;  // 8192 x 8192
+inline constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{1} << 28;
+
+// Decodes any image stb_image reads (PNG, JPEG, BMP, GIF's first frame, PNM, TGA, PSD, HDR),
+// 1-4 channels, into grayscale float [H, W] in [0, 1], alpha composited over white.
+// ImageError naming `name` for anything else.
+torch::Tensor decode_image(std::string_view bytes, const std::string& name);
+torch::Tensor load_image(const std::filesystem::path& path);
+
+// Brings a grayscale image to what the model was trained on: a light item on black (a dark
+// item on a light background is inverted), background removed, cropped to the item, its longer
+// side scaled to 28 pixels, centred. Returns float [1, 28, 28] in [0, 1]; ImageError if the
+// image has no item (a uniform image).
+torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& name);
+
+}  // namespace fmnist

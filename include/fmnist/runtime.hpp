@@ -1,0 +1,10 @@
+#pragma once
+
+namespace fmnist {
+
+// Sets up the process for fast tensor work, once, before any: `threads` intra-op threads
+// (0 = one per core; LibTorch alone would use half), OpenBLAS kept single-threaded so its
+// pool does not fight LibTorch's, and malloc tuned to keep freed batch buffers.
+void configure_runtime(int threads);
+
+}  // namespace fmnist

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fmnist/checkpoint.hpp"
+
+namespace fmnist {
+
+struct TrainOptions {
+  std::int64_t epochs = 20;
+  std::int64_t batch_size = 128;
+  double learning_rate = 1e-3;
+  std::int64_t seed = 42;
+  std::optional<std::string> data_dir;
+  std::string out = "model.pt";
+  std::optional<std::string> resume;  // a checkpoint to continue from
+  std::string device = "auto";
+  int threads = 0;  // 0: one per core
+};
+
+struct TrainResult {
+  std::int64_t epochs = 0;       // epochs completed in all, resumed ones included
+  std::int64_t epochs_run = 0;   // epochs completed by this run
+  Metrics metrics;               // of the last epoch
+  double seconds = 0;            // this run's training and evaluation time
+  double images_per_second = 0;  // training throughput of this run
+};
+
+// `fmnist train`: Adam (Keras defaults) on the training split, the test split evaluated after
+// every epoch, the checkpoint written to options.out after every epoch. Throws UsageError for
+// options that cannot work, Interrupted on SIGINT/SIGTERM (the last checkpoint kept).
+TrainResult train(const TrainOptions& options);
+
+// The one result line `fmnist train` prints on stdout.
+std::string format_train_result(const TrainResult& result, const std::string& out);
+
+}  // namespace fmnist

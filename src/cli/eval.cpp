@@ -1,0 +1,22 @@
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "fmnist/evaluate.hpp"
+
+namespace fmnist::cli {
+
+void add_eval_command(CLI::App& app) {
+  auto options = std::make_shared<EvalOptions>();
+  CLI::App* command = app.add_subcommand("eval", "Evaluate a checkpoint on a data split");
+  command->add_option("model", options->model_path, "Checkpoint to evaluate")
+      ->capture_default_str();
+  command->add_option("--data", options->data_dir, "Directory of the IDX files");
+  command->add_option("--split", options->split, "test or train")
+      ->check(CLI::IsMember({"test", "train"}))
+      ->capture_default_str();
+  add_runtime_flags(*command, options->device, options->threads);
+  command->callback([options] { run_eval(*options, std::cout); });
+}
+
+}  // namespace fmnist::cli

@@ -1,0 +1,26 @@
+#include "fmnist/device.hpp"
+
+#include "fmnist/error.hpp"
+
+namespace fmnist {
+
+torch::Device select_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) {
+      throw UsageError("--device cuda: no CUDA GPU is available to this build; use --device cpu");
+    }
+    return torch::kCUDA;
+  }
+  throw UsageError("--device: '" + name + "' is not a device (auto, cpu or cuda)");
+}
+
+std::string describe_device(torch::Device device) {
+  if (device.is_cuda()) {
+    return "cuda (" + std::to_string(torch::cuda::device_count()) + " device(s))";
+  }
+  return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+}
+
+}  // namespace fmnist

@@ -1,0 +1,51 @@
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "fmnist/error.hpp"
+#include "fmnist/logging.hpp"
+
+namespace {
+
+constexpr const char* kExitCodes =
+    "Exit status: 0 ok, 1 runtime error (bad file, failed write, ...), 2 usage error,\n"
+    "130/143 training interrupted by SIGINT/SIGTERM (the last checkpoint is kept).";
+
+int run(int argc, char** argv) {
+  CLI::App app{"fmnist: train, evaluate and run a Fashion-MNIST image classifier", "fmnist"};
+  app.require_subcommand(1);
+  app.footer(kExitCodes);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  auto* quiet = app.add_flag("-q,--quiet", "Log only warnings and errors");
+  app.parse_complete_callback(
+      [&] { fmnist::setup_logging(quiet->count() > 0 ? "warn" : log_level); });
+  fmnist::cli::add_train_command(app);
+  fmnist::cli::add_eval_command(app);
+  fmnist::cli::add_predict_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    fmnist::report_error(fmnist::first_line(e.what()) + " (see fmnist --help)");
+    return fmnist::kExitUsageError;
+  }
+  return fmnist::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const fmnist::Error& e) {
+    fmnist::report_error(e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    fmnist::report_error(fmnist::describe(e));
+    return fmnist::kExitRuntimeError;
+  }
+}
