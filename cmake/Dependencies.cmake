@@ -1,0 +1,156 @@
+# Every external dependency, found once here.
+#
+# Installed packages come first (Debian: scripts/install-deps.sh). Where one is missing, e.g. on a
+# GPU machine that has only a PyTorch install, CMake and a compiler, the copy that
+# scripts/gather-gpu-carry.sh put in FMNIST_CARRY_DIR is used instead:
+#   cmake -S . -B build-gpu -DCMAKE_PREFIX_PATH=<torch prefix> -DFMNIST_CARRY_DIR=$PWD/.carry
+# FMNIST_USE_CARRY=ON takes every carried copy even where a package exists (to test that path).
+set(FMNIST_CARRY_DIR "${PROJECT_SOURCE_DIR}/.carry" CACHE PATH
+    "Dependencies gathered by scripts/gather-gpu-carry.sh, used where a package is missing")
+option(FMNIST_USE_CARRY "Use the carried dependencies even where packages are installed" OFF)
+set(FMNIST_TORCH_ROOT "" CACHE PATH
+    "A torch package folder (include/, lib/) to use instead of find_package(Torch); see below")
+
+# A carried dependency's folder, or a fatal error saying how to get one.
+function(fmnist_carried out name marker package)
+  set(dir "${FMNIST_CARRY_DIR}/${name}")
+  if(NOT EXISTS "${dir}/${marker}")
+    message(FATAL_ERROR "${name} not found: install ${package} (scripts/install-deps.sh), or run "
+                        "scripts/gather-gpu-carry.sh and pass -DFMNIST_CARRY_DIR=<its .carry>")
+  endif()
+  message(STATUS "${name}: using the carried copy in ${dir}")
+  set(${out} "${dir}" PARENT_SCOPE)
+endfunction()
+
+if(FMNIST_TORCH_ROOT)
+  # Plan B for a PyTorch install whose TorchConfig.cmake cannot be used (its CUDA probing wants
+  # a full toolkit): FMNIST_TORCH_ROOT is the `torch` package folder (include/, lib/). Links the
+  # libraries directly; libtorch_cuda/libc10_cuda only reach us through static initialisers,
+  # hence CMakeLists.txt's --no-as-needed, which TORCH_CUDA_LIBRARIES turns on.
+  set(TORCH_INCLUDE_DIRS "${FMNIST_TORCH_ROOT}/include"
+                         "${FMNIST_TORCH_ROOT}/include/torch/csrc/api/include")
+  if(NOT EXISTS "${FMNIST_TORCH_ROOT}/include/torch/csrc/api/include/torch/version.h")
+    message(FATAL_ERROR "FMNIST_TORCH_ROOT=${FMNIST_TORCH_ROOT} holds no LibTorch headers")
+  endif()
+  file(STRINGS "${FMNIST_TORCH_ROOT}/include/torch/csrc/api/include/torch/version.h" version_lines
+       REGEX "#define TORCH_VERSION_(MAJOR|MINOR|PATCH) ")
+  string(REGEX REPLACE ".*MAJOR ([0-9]+).*MINOR ([0-9]+).*PATCH ([0-9]+).*" "\\1.\\2.\\3"
+         Torch_VERSION "${version_lines}")
+  set(TORCH_LIBRARIES "")
+  set(TORCH_CUDA_LIBRARIES "")
+  foreach(name torch torch_cpu c10 torch_cuda c10_cuda)
+    set(file "${FMNIST_TORCH_ROOT}/lib/lib${name}.so")
+    if(EXISTS "${file}")
+      list(APPEND TORCH_LIBRARIES "${file}")
+      if(name MATCHES cuda)
+        list(APPEND TORCH_CUDA_LIBRARIES "${file}")
+      endif()
+    elseif(name MATCHES "^(torch|torch_cpu|c10)$")
+      message(FATAL_ERROR "${file} not found")
+    endif()
+  endforeach()
+  add_library(fmnist_torch INTERFACE)
+  target_include_directories(fmnist_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+  target_link_libraries(fmnist_torch INTERFACE ${TORCH_LIBRARIES})
+  if(DEFINED FMNIST_TORCH_CXX11_ABI)
+    target_compile_definitions(fmnist_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=${FMNIST_TORCH_CXX11_ABI})
+    set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=${FMNIST_TORCH_CXX11_ABI}")
+  endif()
+  # The CUDA runtime libraries of a pip install sit in site-packages/nvidia/*/lib; the linker
+  # must find them to check libtorch_cuda's references (at run time its RUNPATH finds them).
+  file(GLOB nvidia_lib_dirs LIST_DIRECTORIES true "${FMNIST_TORCH_ROOT}/../nvidia/*/lib")
+  foreach(dir ${nvidia_lib_dirs} "${FMNIST_TORCH_ROOT}/lib")
+    target_link_options(fmnist_torch INTERFACE "LINKER:-rpath-link,${dir}")
+  endforeach()
+  set(TORCH_LIBRARIES fmnist_torch)
+  message(STATUS "LibTorch ${Torch_VERSION} from ${FMNIST_TORCH_ROOT} (without TorchConfig.cmake); "
+                 "CUDA libraries: ${TORCH_CUDA_LIBRARIES}")
+else()
+  find_package(Torch REQUIRED)
+endif()
+# LibTorch 2.13 and later need C++20 (their TorchConfig says so); up to 2.12 C++17 does.
+if(DEFINED Torch_VERSION AND Torch_VERSION VERSION_GREATER_EQUAL 2.13 AND CMAKE_CXX_STANDARD LESS 20)
+  message(STATUS "LibTorch ${Torch_VERSION} needs C++20: building as C++20")
+  set(CMAKE_CXX_STANDARD 20)
+endif()
+find_package(Threads REQUIRED)
+
+# CLI11 (header-only).
+if(NOT FMNIST_USE_CARRY)
+  find_package(CLI11 QUIET)
+endif()
+if(NOT TARGET CLI11::CLI11)
+  fmnist_carried(cli11_dir CLI11 include/CLI/CLI.hpp libcli11-dev)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  set_target_properties(CLI11::CLI11 PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${cli11_dir}/include")
+endif()
+
+# spdlog, with fmt; the carried copies are used header-only. Debian's spdlog/tweakme.h defines
+# SPDLOG_FMT_EXTERNAL, so spdlog includes <fmt/...>, which the carry holds beside it.
+if(NOT FMNIST_USE_CARRY)
+  find_package(spdlog QUIET)
+endif()
+if(NOT TARGET spdlog::spdlog)
+  fmnist_carried(spdlog_dir spdlog include/spdlog/spdlog.h libspdlog-dev)
+  if(NOT EXISTS "${spdlog_dir}/include/fmt/format.h")
+    message(FATAL_ERROR "${spdlog_dir}/include has spdlog but no fmt: rerun scripts/gather-gpu-carry.sh")
+  endif()
+  add_library(spdlog::spdlog INTERFACE IMPORTED)
+  set_target_properties(spdlog::spdlog PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${spdlog_dir}/include"
+    INTERFACE_COMPILE_DEFINITIONS "SPDLOG_HEADER_ONLY;SPDLOG_FMT_EXTERNAL;FMT_HEADER_ONLY")
+  # The carried fmt must win over any other on the include path: PyTorch 2.x wheels ship a
+  # newer fmt in <torch>/include/fmt, which spdlog 1.10 cannot use, and torch comes before
+  # spdlog on fmnist_lib's link line, so its -isystem folders would come first. A directory's
+  # include folders precede those of linked targets on every compile line of the targets
+  # defined after this (fmnist_lib, fmnist, the tests).
+  include_directories(BEFORE SYSTEM "${spdlog_dir}/include")
+endif()
+
+# zlib: a carried static library (position-independent, x86-64) with its headers.
+if(NOT FMNIST_USE_CARRY)
+  find_package(ZLIB QUIET)
+endif()
+if(NOT TARGET ZLIB::ZLIB)
+  fmnist_carried(zlib_dir zlib include/zlib.h zlib1g-dev)
+  add_library(ZLIB::ZLIB STATIC IMPORTED)
+  set_target_properties(ZLIB::ZLIB PROPERTIES
+    IMPORTED_LOCATION "${zlib_dir}/lib/libz.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${zlib_dir}/include")
+endif()
+
+# stb_image: cmake/Stb.cmake prefers Debian's libstb through pkg-config and otherwise compiles
+# the implementation from the headers in STB_INCLUDE_DIR, which we point at the carry where the
+# system has no stb headers.
+if(NOT FMNIST_USE_CARRY)
+  find_path(STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
+endif()
+if(FMNIST_USE_CARRY OR NOT STB_INCLUDE_DIR)
+  fmnist_carried(stb_dir stb include/stb/stb_image.h libstb-dev)
+  set(STB_INCLUDE_DIR "${stb_dir}/include/stb" CACHE PATH "stb headers" FORCE)
+endif()
+include(${CMAKE_CURRENT_LIST_DIR}/Stb.cmake)
+
+# GoogleTest, for tests/: GTest::gtest_main from the installed package or built from the
+# carried sources.
+if(FMNIST_BUILD_TESTS)
+  if(NOT FMNIST_USE_CARRY)
+    find_package(GTest QUIET)
+  endif()
+  if(NOT TARGET GTest::gtest_main)
+    fmnist_carried(googletest_dir googletest googletest/CMakeLists.txt googletest)
+    set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    # googletest 1.12 asks for CMake 3.5, which CMake 4 only accepts with this floor set.
+    set(CMAKE_POLICY_VERSION_MINIMUM 3.5)
+    add_subdirectory("${googletest_dir}" "${CMAKE_BINARY_DIR}/_deps/googletest" EXCLUDE_FROM_ALL)
+    unset(CMAKE_POLICY_VERSION_MINIMUM)
+    # gtest must share LibTorch's std::string ABI, as our code that uses both does.
+    if(TORCH_CXX_FLAGS)
+      separate_arguments(torch_cxx_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+      target_compile_options(gtest PRIVATE ${torch_cxx_flags})
+      target_compile_options(gtest_main PRIVATE ${torch_cxx_flags})
+    endif()
+  endif()
+endif()

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fills .carry/ (git-ignored) with what a GPU machine that has only a PyTorch install, CMake and
+# a compiler lacks to build, test and run fmnist: the header-only dependencies, googletest's
+# sources, zlib (headers and a static library) and the Fashion-MNIST files. Run on Debian 12
+# after scripts/install-deps.sh; cmake/Dependencies.cmake picks these copies up through
+# -DFMNIST_CARRY_DIR (default: .carry) wherever a system package is missing.
+#
+# Layout, one folder per dependency so that using one carried copy never shadows another
+# dependency's system headers:
+#   CLI11/include/CLI/            header-only CLI11
+#   spdlog/include/{spdlog,fmt}/  spdlog and fmt, used header-only (SPDLOG_HEADER_ONLY,
+#                                 FMT_HEADER_ONLY; Debian's tweakme.h sets SPDLOG_FMT_EXTERNAL,
+#                                 so spdlog includes <fmt/...> from beside it)
+#   stb/include/stb/              stb_image.h, stb_image_write.h (compiled by cmake/Stb.cmake)
+#   zlib/include, zlib/lib/libz.a zlib (x86-64, position-independent)
+#   googletest/                   googletest's sources, for add_subdirectory (gmock left out)
+#   data/                         the four *-ubyte.gz files
+#   MANIFEST                      versions and sizes
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+carry="${1:-$root/.carry}"
+data_src="${FMNIST_DATA_SOURCE:-/usr/share/datasets/fashion-mnist}"
+max_mib=60
+
+need() {
+  [[ -e "$1" ]] || { echo "gather-gpu-carry: missing $1 (${2}); run scripts/install-deps.sh" >&2; exit 1; }
+}
+need /usr/include/CLI/CLI.hpp libcli11-dev
+need /usr/include/spdlog/spdlog.h libspdlog-dev
+need /usr/include/fmt/format.h libfmt-dev
+need /usr/include/stb/stb_image.h libstb-dev
+need /usr/include/zlib.h zlib1g-dev
+need /usr/lib/x86_64-linux-gnu/libz.a zlib1g-dev
+need /usr/src/googletest/googletest/CMakeLists.txt googletest
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  need "$data_src/$f.gz" dataset-fashion-mnist
+done
+
+rm -rf "$carry"
+mkdir -p "$carry"/{CLI11/include,spdlog/include,stb/include/stb,zlib/include,zlib/lib,data}
+
+cp -a /usr/include/CLI "$carry/CLI11/include/"
+cp -a /usr/include/spdlog /usr/include/fmt "$carry/spdlog/include/"
+cp -a /usr/include/stb/stb_image.h /usr/include/stb/stb_image_write.h "$carry/stb/include/stb/"
+cp -a /usr/include/zlib.h /usr/include/zconf.h "$carry/zlib/include/"
+cp -a /usr/lib/x86_64-linux-gnu/libz.a "$carry/zlib/lib/"
+cp -a "$data_src"/*-ubyte.gz "$carry/data/"
+
+# googletest: the top-level CMakeLists.txt (it sets GOOGLETEST_VERSION) and googletest/ without
+# its own tests, samples and docs; BUILD_GMOCK=OFF keeps googlemock/ unused.
+mkdir -p "$carry/googletest/googletest"
+cp -a /usr/src/googletest/CMakeLists.txt "$carry/googletest/"
+for d in CMakeLists.txt cmake include src; do
+  cp -a "/usr/src/googletest/googletest/$d" "$carry/googletest/googletest/"
+done
+
+# Debian's spdlog is configured for an external fmt; check that what we carry agrees.
+grep -q '^#define SPDLOG_FMT_EXTERNAL' "$carry/spdlog/include/spdlog/tweakme.h" ||
+  echo "gather-gpu-carry: note: tweakme.h does not set SPDLOG_FMT_EXTERNAL" >&2
+
+{
+  echo "gathered $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME") $(uname -m)"
+  dpkg-query -W -f='${Package} ${Version}\n' libcli11-dev libspdlog-dev libfmt-dev libstb-dev \
+    zlib1g-dev googletest dataset-fashion-mnist 2>/dev/null || true
+  (cd "$carry" && du -s --block-size=1K ./* | sort -k2)
+} >"$carry/MANIFEST"
+
+total_kib=$(du -s --block-size=1K "$carry" | cut -f1)
+echo "gather-gpu-carry: $carry holds $((total_kib / 1024)) MiB ($total_kib KiB)"
+if ((total_kib > max_mib * 1024)); then
+  echo "gather-gpu-carry: over the ${max_mib} MiB budget" >&2
+  exit 1
+fi
