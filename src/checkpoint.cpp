@@ -39,6 +39,7 @@ void write_metadata(torch::serialize::OutputArchive& archive, const Checkpoint& 
   archive.write("metrics.train_accuracy", c10::IValue(checkpoint.metrics.train.accuracy));
   archive.write("metrics.test_loss", c10::IValue(checkpoint.metrics.test.loss));
   archive.write("metrics.test_accuracy", c10::IValue(checkpoint.metrics.test.accuracy));
+  archive.write("metrics.best_accuracy", c10::IValue(checkpoint.best_accuracy));
   archive.write("fmnist_version", c10::IValue(std::string(FMNIST_VERSION)));
   archive.write("torch_version", c10::IValue(std::string(TORCH_VERSION)));
 }
@@ -52,7 +53,8 @@ class MetadataReader {
   c10::IValue value(const std::string& key) {
     c10::IValue value;
     if (!archive_.try_read(key, value)) {
-      throw CheckpointError(name_ + ": not an fmnist checkpoint (no '" + key + "' field)");
+      throw CheckpointError(name_ + ": " + (key == "format" ? "not an fmnist checkpoint" : "incomplete checkpoint") +
+                            " (no '" + key + "' field)");
     }
     return value;
   }
@@ -126,6 +128,7 @@ Checkpoint read_checkpoint(torch::serialize::InputArchive& archive, const std::s
                               reader.real("metrics.train_accuracy")};
   checkpoint.metrics.test = {reader.real("metrics.test_loss"),
                              reader.real("metrics.test_accuracy")};
+  checkpoint.best_accuracy = reader.real("metrics.best_accuracy");
   checkpoint.fmnist_version = reader.string("fmnist_version");
   checkpoint.torch_version = reader.string("torch_version");
   return checkpoint;

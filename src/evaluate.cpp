@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <iomanip>
 
 #include "fmnist/device.hpp"
@@ -60,10 +61,14 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   std::filesystem::path data_dir = resolve_data_dir(options.data_dir);
+  Dataset data = load_dataset(data_dir, split).to(device);
   spdlog::info("evaluating {} (epoch {}) on {} split of {}, device {}", options.model_path,
                checkpoint.epoch, split_name(split), data_dir.string(), describe_device(device));
-  Dataset data = load_dataset(data_dir, split).to(device);
+  auto start = std::chrono::steady_clock::now();
   EvalResult result = evaluate(checkpoint.model, data);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("evaluated {} images in {:.3f} s ({:.0f} img/s)", data.size(), seconds,
+               data.size() / seconds);
   print_eval_report(result, checkpoint.class_names, split_name(split), out);
 }
 

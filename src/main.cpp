@@ -41,6 +41,8 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
+  } catch (const fmnist::AlreadyReported& e) {
+    return e.exit_code();
   } catch (const fmnist::Error& e) {
     fmnist::report_error(e.what());
     return e.exit_code();

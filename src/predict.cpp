@@ -75,8 +75,8 @@ void run_predict(const PredictOptions& options, std::ostream& out) {
     }
   }
   if (inputs.failures > 0) {
-    throw Error(fmt::format("{} of {} images could not be predicted", inputs.failures,
-                            options.images.size()));
+    throw AlreadyReported(fmt::format("{} of {} images could not be predicted", inputs.failures,
+                                      options.images.size()));
   }
 }
 

@@ -21,18 +21,24 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double kAdamEpsilon = 1e-7;  // Keras' default, not PyTorch's 1e-8
 
+void check_writable_directory(fs::path directory, const std::string& flag) {
+  if (directory.empty()) directory = ".";
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec) || ::access(directory.c_str(), W_OK) != 0) {
+    throw UsageError(flag + ": directory " + directory.string() +
+                     " does not exist or is not writable");
+  }
+}
+
 void check_options(const TrainOptions& options) {
   if (options.epochs < 1) throw UsageError("--epochs: must be at least 1");
   if (options.batch_size < 1) throw UsageError("--batch-size: must be at least 1");
   if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
     throw UsageError("--lr: must be a positive number");
   }
-  fs::path directory = fs::path(options.out).parent_path();
-  if (directory.empty()) directory = ".";
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec) || ::access(directory.c_str(), W_OK) != 0) {
-    throw UsageError("--out " + options.out + ": directory " + directory.string() +
-                     " does not exist or is not writable");
+  check_writable_directory(fs::path(options.out).parent_path(), "--out " + options.out);
+  if (options.checkpoint_dir) {
+    check_writable_directory(*options.checkpoint_dir, "--checkpoint-dir");
   }
 }
 
@@ -105,20 +111,40 @@ void log_epoch(std::int64_t epoch, std::int64_t epochs, const Metrics& metrics, 
 
 std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
   if (saved_epoch == 0) return "no epoch was completed, nothing was saved";
-  return fmt::format("{} holds epoch {}; continue with: fmnist train --resume {} --epochs {}",
-                     options.out, saved_epoch, options.out, options.epochs);
+  std::string last = checkpoint_files(options).last.string();
+  return fmt::format("{} holds epoch {}; continue with: fmnist train --resume {} --epochs {}", last,
+                     saved_epoch, last, options.epochs);
+}
+
+// After every epoch: `best` if the test accuracy improved, then `last`; each write is atomic,
+// so a kill at any moment leaves the previous versions loadable.
+void save_epoch(Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
+                const CheckpointFiles& files) {
+  if (checkpoint.metrics.test.accuracy > checkpoint.best_accuracy) {
+    checkpoint.best_accuracy = checkpoint.metrics.test.accuracy;
+    save_checkpoint(files.best, checkpoint, &optimizer);
+  }
+  save_checkpoint(files.last, checkpoint, &optimizer);
 }
 
 }  // namespace
+
+CheckpointFiles checkpoint_files(const TrainOptions& options) {
+  fs::path out(options.out);
+  fs::path directory =
+      options.checkpoint_dir ? fs::path(*options.checkpoint_dir) : out.parent_path();
+  std::string stem = out.stem().string();
+  return {directory / (stem + ".last.pt"), directory / (stem + ".best.pt")};
+}
 
 TrainResult train(const TrainOptions& options) {
   check_options(options);
   configure_runtime(options.threads);
   torch::Device device = select_device(options.device);
   fs::path data_dir = resolve_data_dir(options.data_dir);
-  spdlog::info("device {}, data {}", describe_device(device), data_dir.string());
   Dataset train_set = load_dataset(data_dir, Split::kTrain).to(device);
   Dataset test_set = load_dataset(data_dir, Split::kTest).to(device);
+  spdlog::info("device {}, data {}", describe_device(device), data_dir.string());
 
   Checkpoint checkpoint = starting_point(options, device);
   checkpoint.settings = {options.epochs, options.batch_size, options.learning_rate, options.seed,
@@ -130,6 +156,7 @@ TrainResult train(const TrainOptions& options) {
                checkpoint.epoch + 1, options.epochs, train_set.size(), test_set.size(),
                options.batch_size);
 
+  CheckpointFiles files = checkpoint_files(options);
   InterruptGuard interrupts;
   EpochContext context{checkpoint.model, optimizer, train_set, options.batch_size, interrupts};
   TrainResult result;
@@ -154,10 +181,11 @@ TrainResult train(const TrainOptions& options) {
     checkpoint.model->eval();
     checkpoint.metrics.test = evaluate(checkpoint.model, test_set).metrics;
     checkpoint.epoch = epoch;
-    save_checkpoint(options.out, checkpoint, &optimizer);
+    save_epoch(checkpoint, optimizer, files);
     log_epoch(epoch, options.epochs, checkpoint.metrics, seconds, train_set.size() / seconds);
     result.images_per_second = train_set.size() * ++result.epochs_run / training_seconds;
   }
+  save_checkpoint(options.out, checkpoint, &optimizer);
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;
   result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();

@@ -1,1 +1,162 @@
+#include "fmnist/checkpoint.hpp"
+
 #include <gtest/gtest.h>
+
+#include "fmnist/error.hpp"
+#include "test_util.hpp"
+
+namespace fmnist {
+namespace {
+
+using testing::TempDir;
+
+Checkpoint trained_checkpoint() {
+  torch::manual_seed(7);
+  Checkpoint checkpoint;
+  checkpoint.epoch = 3;
+  checkpoint.settings = {/*epochs=*/5, /*batch_size=*/64, /*learning_rate=*/0.002, /*seed=*/9,
+                         "/data"};
+  checkpoint.metrics.train = {0.5, 0.8};
+  checkpoint.metrics.test = {0.6, 0.75};
+  return checkpoint;
+}
+
+std::string load_error(const std::filesystem::path& path) {
+  try {
+    load_checkpoint(path, torch::kCPU);
+  } catch (const CheckpointError& e) {
+    return e.what();
+  } catch (const Error& e) {
+    return std::string("(not a CheckpointError) ") + e.what();
+  }
+  return "";
+}
+
+TEST(CheckpointTest, RoundTripGivesIdenticalLogitsAndMetadata) {
+  TempDir dir;
+  Checkpoint saved = trained_checkpoint();
+  torch::optim::Adam optimizer(saved.model->parameters());
+  save_checkpoint(dir / "model.pt", saved, &optimizer);
+  Checkpoint loaded = load_checkpoint(dir / "model.pt", torch::kCPU);
+
+  saved.model->eval();
+  torch::Tensor x = torch::rand({3, 1, 28, 28});
+  EXPECT_TRUE(torch::equal(saved.model->forward(x), loaded.model->forward(x)));
+  EXPECT_EQ(loaded.epoch, 3);
+  EXPECT_EQ(loaded.arch, "cnn");
+  EXPECT_EQ(loaded.class_names, fashion_class_names());
+  EXPECT_DOUBLE_EQ(loaded.pixel_scale, 1.0 / 255);
+  EXPECT_EQ(loaded.settings.batch_size, 64);
+  EXPECT_DOUBLE_EQ(loaded.settings.learning_rate, 0.002);
+  EXPECT_EQ(loaded.settings.seed, 9);
+  EXPECT_EQ(loaded.settings.data_dir, "/data");
+  EXPECT_DOUBLE_EQ(loaded.metrics.test.accuracy, 0.75);
+  EXPECT_FALSE(loaded.torch_version.empty());
+  EXPECT_TRUE(loaded.optimizer_state);
+  EXPECT_FALSE(loaded.model->is_training());
+}
+
+TEST(CheckpointTest, OptimizerStateIsOptional) {
+  TempDir dir;
+  save_checkpoint(dir / "model.pt", trained_checkpoint(), /*optimizer=*/nullptr);
+  EXPECT_FALSE(load_checkpoint(dir / "model.pt", torch::kCPU).optimizer_state);
+}
+
+TEST(CheckpointTest, LeavesNoTemporaryFiles) {
+  TempDir dir;
+  save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
+  save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(CheckpointTest, FailedWriteKeepsPreviousFile) {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "model.pt");  // rename onto a directory fails
+  EXPECT_THROW(save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr), Error);
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "model.pt"));
+  EXPECT_THROW(save_checkpoint(dir / "missing" / "model.pt", trained_checkpoint(), nullptr), Error);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(CheckpointTest, RejectsMissingAndEmptyFiles) {
+  TempDir dir;
+  testing::write_bytes(dir / "empty.pt", "");
+  EXPECT_EQ(load_error(dir / "empty.pt"), (dir / "empty.pt").string() + ": file is empty");
+  EXPECT_NE(load_error(dir / "none.pt").find("no such file"), std::string::npos);
+  EXPECT_NE(load_error(dir.path()).find("is a directory"), std::string::npos);
+}
+
+TEST(CheckpointTest, RejectsRandomBytes) {
+  TempDir dir;
+  testing::write_bytes(dir / "random.pt", std::string(4096, '\x5a'));
+  EXPECT_NE(load_error(dir / "random.pt").find("not a readable checkpoint"), std::string::npos);
+}
+
+TEST(CheckpointTest, RejectsTruncatedFile) {
+  TempDir dir;
+  save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
+  std::string bytes = testing::read_bytes(dir / "model.pt");
+  for (std::size_t keep : {bytes.size() / 10, bytes.size() / 2, bytes.size() - 10}) {
+    testing::write_bytes(dir / "cut.pt", bytes.substr(0, keep));
+    std::string message = load_error(dir / "cut.pt");
+    EXPECT_NE(message.find((dir / "cut.pt").string() + ": "), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+TEST(CheckpointTest, RejectsForeignLibTorchArchive) {
+  TempDir dir;
+  torch::save(torch::ones({3}), (dir / "tensor.pt").string());
+  EXPECT_NE(load_error(dir / "tensor.pt").find("not an fmnist checkpoint"), std::string::npos);
+}
+
+// A checkpoint whose metadata a test can edit: written field by field like save_checkpoint.
+void write_with(const std::filesystem::path& path, const std::string& key, c10::IValue value) {
+  Checkpoint checkpoint = trained_checkpoint();
+  save_checkpoint(path, checkpoint, nullptr);
+  torch::serialize::InputArchive in;
+  in.load_from(path.string());
+  torch::serialize::OutputArchive out;
+  for (const std::string& name : in.keys()) {
+    c10::IValue field;
+    if (name == "model") {
+      torch::serialize::OutputArchive copy;
+      checkpoint.model->save(copy);
+      out.write("model", copy);
+    } else if (in.try_read(name, field)) {
+      out.write(name, name == key ? value : field);
+    }
+  }
+  out.save_to(path.string());
+}
+
+TEST(CheckpointTest, RejectsFutureFormatVersion) {
+  TempDir dir;
+  write_with(dir / "future.pt", "version", c10::IValue(std::int64_t{99}));
+  EXPECT_NE(load_error(dir / "future.pt").find("format version 99 is not supported"),
+            std::string::npos)
+      << load_error(dir / "future.pt");
+}
+
+TEST(CheckpointTest, RejectsOtherArchitecture) {
+  TempDir dir;
+  write_with(dir / "resnet.pt", "arch", c10::IValue(std::string("resnet50")));
+  EXPECT_NE(load_error(dir / "resnet.pt").find("architecture 'resnet50' is not supported"),
+            std::string::npos)
+      << load_error(dir / "resnet.pt");
+}
+
+TEST(CheckpointTest, RejectsWrongFieldType) {
+  TempDir dir;
+  write_with(dir / "odd.pt", "epoch", c10::IValue(std::string("three")));
+  EXPECT_NE(load_error(dir / "odd.pt").find("'epoch' has the wrong type"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fmnist

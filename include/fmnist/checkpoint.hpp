@@ -45,6 +45,7 @@ struct Checkpoint {
   std::int64_t epoch = 0;  // epochs completed
   TrainSettings settings;
   Metrics metrics;
+  double best_accuracy = 0;  // best test accuracy of any epoch so far
   std::string fmnist_version;
   std::string torch_version;
   Cnn model;

@@ -41,6 +41,13 @@ class ImageError : public Error {
   using Error::Error;
 };
 
+// Failures already reported one line each (e.g. some of predict's images); main only sets
+// the exit status.
+class AlreadyReported : public Error {
+ public:
+  using Error::Error;
+};
+
 // Training stopped by SIGINT/SIGTERM after its checkpoint was written.
 class Interrupted : public Error {
  public:

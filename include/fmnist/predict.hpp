@@ -29,8 +29,8 @@ std::vector<std::vector<ClassScore>> classify(Cnn& model, const torch::Tensor& i
                                               std::int64_t top_k);
 
 // `fmnist predict`: one line per image on `out` ("bag.jpg: Bag 99.2%"), all images in one
-// batch. An image that cannot be read gets an error line and the others are still predicted;
-// then an Error says how many failed.
+// batch. An image that cannot be read gets its error line and the others are still
+// predicted; then AlreadyReported says how many failed.
 void run_predict(const PredictOptions& options, std::ostream& out);
 
 }  // namespace fmnist

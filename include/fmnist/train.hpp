@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -15,7 +16,8 @@ struct TrainOptions {
   std::int64_t seed = 42;
   std::optional<std::string> data_dir;
   std::string out = "model.pt";
-  std::optional<std::string> resume;  // a checkpoint to continue from
+  std::optional<std::string> resume;          // a checkpoint to continue from
+  std::optional<std::string> checkpoint_dir;  // default: the directory of `out`
   std::string device = "auto";
   int threads = 0;  // 0: one per core
 };
@@ -28,9 +30,18 @@ struct TrainResult {
   double images_per_second = 0;  // training throughput of this run
 };
 
+// Where training keeps its per-epoch checkpoints: <stem of out>.last.pt and .best.pt (best test
+// accuracy so far) in options.checkpoint_dir, else beside options.out.
+struct CheckpointFiles {
+  std::filesystem::path last;
+  std::filesystem::path best;
+};
+CheckpointFiles checkpoint_files(const TrainOptions& options);
+
 // `fmnist train`: Adam (Keras defaults) on the training split, the test split evaluated after
-// every epoch, the checkpoint written to options.out after every epoch. Throws UsageError for
-// options that cannot work, Interrupted on SIGINT/SIGTERM (the last checkpoint kept).
+// every epoch, the `last` and `best` checkpoints written after every epoch and options.out at
+// the end. Throws UsageError for options that cannot work, Interrupted on SIGINT/SIGTERM (at
+// the next batch boundary; the checkpoints of the last complete epoch stay).
 TrainResult train(const TrainOptions& options);
 
 // The one result line `fmnist train` prints on stdout.

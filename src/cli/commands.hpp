@@ -12,6 +12,9 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 
+// Accepts numbers above zero, with a plain message otherwise.
+CLI::Validator positive_number();
+
 // --device and --threads, which every subcommand takes.
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads);
 

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fmnist::testing {
+
+// A fresh directory under the system temp dir, removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+std::string gzip(const std::string& bytes);
+
+// IDX bytes: header for `dims` (each a big-endian uint32) followed by `payload`.
+std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string& payload,
+                      unsigned char type = 0x08);
+
+// PNG bytes of uint8 [H, W, C] pixels (C = 1..4), through stb_image_write.
+std::string png_bytes(const torch::Tensor& hwc);
+std::string jpeg_bytes(const torch::Tensor& hwc);
+// A hand-built PNG of any bit depth and colour type; `rows` are the raw scanlines without
+// filter bytes, `palette` the PLTE content for colour type 3.
+std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
+                          const std::string& rows, const std::string& palette = "");
+
+// A learnable synthetic split: class c is a bright bar of a class-specific shape on black.
+struct SyntheticSplit {
+  torch::Tensor images;  // uint8 [N, 28, 28]
+  torch::Tensor labels;  // uint8 [N]
+};
+SyntheticSplit make_split(std::int64_t count, std::uint64_t seed);
+
+// Writes train and t10k IDX files (gzip or raw) of synthetic splits into `dir`.
+void write_dataset(const std::filesystem::path& dir, std::int64_t train_count,
+                   std::int64_t test_count, bool gzipped = true);
+void write_split(const std::filesystem::path& dir, const std::string& prefix,
+                 const SyntheticSplit& split, bool gzipped);
+
+}  // namespace fmnist::testing
