@@ -50,6 +50,12 @@ class IdxSource {
     return stream_ ? kMaxDeflateRatio * file_.size() : file_.size() - offset_;
   }
 
+  // Why max_remaining() bytes are all there can be, for the error message.
+  std::string capacity() const {
+    return stream_ ? "a gzip file of " + std::to_string(file_.size()) + " bytes cannot hold that many"
+                   : "the file holds only " + std::to_string(max_remaining());
+  }
+
   void read_exact(void* destination, std::uint64_t count, const char* what) {
     std::uint64_t got = stream_ ? inflate_into(destination, count) : copy_into(destination, count);
     if (got < count) {
@@ -160,7 +166,7 @@ torch::Tensor parse_idx(std::string_view file_bytes, std::int64_t expected_dims,
   }
   if (payload > source.max_remaining()) {
     throw DataError(name + ": truncated: header declares " + std::to_string(payload) +
-                    " bytes of data, the file cannot hold that many");
+                    " bytes of data, " + source.capacity());
   }
   torch::Tensor data = torch::empty(shape, torch::kUInt8);
   source.read_exact(data.data_ptr(), payload, "the data the header declares");

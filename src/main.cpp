@@ -16,6 +16,7 @@ constexpr const char* kExitCodes =
 int run(int argc, char** argv) {
   CLI::App app{"fmnist: train, evaluate and run a Fashion-MNIST image classifier", "fmnist"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the subcommand
   app.footer(kExitCodes);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
