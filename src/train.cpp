@@ -147,23 +147,29 @@ TrainResult train(const TrainOptions& options) {
   spdlog::info("device {}, data {}", describe_device(device), data_dir.string());
 
   Checkpoint checkpoint = starting_point(options, device);
-  checkpoint.settings = {options.epochs, options.batch_size, options.learning_rate, options.seed,
-                         data_dir.string()};
+  TrainSettings& settings = checkpoint.settings;
+  if (!options.resume) {
+    settings = {options.epochs, options.batch_size, options.learning_rate, options.seed, ""};
+  }
+  // A resumed run keeps the batch size, learning rate and seed it started with, so that it
+  // draws what the uninterrupted run would have.
+  settings.epochs = options.epochs;
+  settings.data_dir = data_dir.string();
   torch::optim::Adam optimizer(checkpoint.model->parameters(),
-                               torch::optim::AdamOptions(options.learning_rate).eps(kAdamEpsilon));
+                               torch::optim::AdamOptions(settings.learning_rate).eps(kAdamEpsilon));
   if (checkpoint.optimizer_state) optimizer.load(*checkpoint.optimizer_state);
   spdlog::info("training epochs {}..{}: {} training and {} test images, batch {}",
                checkpoint.epoch + 1, options.epochs, train_set.size(), test_set.size(),
-               options.batch_size);
+               settings.batch_size);
 
   CheckpointFiles files = checkpoint_files(options);
   InterruptGuard interrupts;
-  EpochContext context{checkpoint.model, optimizer, train_set, options.batch_size, interrupts};
+  EpochContext context{checkpoint.model, optimizer, train_set, settings.batch_size, interrupts};
   TrainResult result;
   double training_seconds = 0;
   auto run_start = Clock::now();
   for (std::int64_t epoch = checkpoint.epoch + 1; epoch <= options.epochs; ++epoch) {
-    seed_epoch(options.seed, epoch);
+    seed_epoch(settings.seed, epoch);
     auto epoch_start = Clock::now();
     try {
       checkpoint.metrics.train = train_epoch(context, epoch);

@@ -78,6 +78,24 @@ TEST_F(TrainTest, ResumedRunEndsWithUninterruptedWeights) {
   EXPECT_TRUE(same_weights((out_ / "full.pt").string(), (out_ / "part.pt").string()));
 }
 
+TEST_F(TrainTest, ResumeKeepsTheRunsSettings) {
+  TrainOptions first = options("seeded.pt", 3);
+  first.seed = 7;
+  first.batch_size = 16;
+  train(first);
+  TrainOptions part = first;
+  part.out = (out_ / "seeded-part.pt").string();
+  part.epochs = 1;
+  train(part);
+  TrainOptions resumed = options("seeded-part.pt", 3);  // default seed and batch size
+  resumed.resume = resumed.out;
+  train(resumed);
+  Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
+  EXPECT_EQ(checkpoint.settings.seed, 7);
+  EXPECT_EQ(checkpoint.settings.batch_size, 16);
+  EXPECT_TRUE(same_weights(first.out, resumed.out));
+}
+
 TEST_F(TrainTest, RejectsResumingAFinishedRun) {
   train(options("done.pt", 1));
   TrainOptions again = options("done.pt", 1);

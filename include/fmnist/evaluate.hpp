@@ -14,7 +14,7 @@
 
 namespace fmnist {
 
-inline constexpr std::int64_t kEvalBatchSize = 1000;
+inline constexpr std::int64_t kEvalBatchSize = 256;
 
 struct EvalResult {
   SplitMetrics metrics;

@@ -28,8 +28,10 @@ void add_train_command(CLI::App& app) {
   command->add_option("--checkpoint-dir", options->checkpoint_dir,
                       "Where to keep <out>.last.pt and <out>.best.pt, written after every "
                       "epoch (default: beside --out)");
-  command->add_option("--resume", options->resume,
-                      "Checkpoint to continue from (weights, optimizer state, epoch)");
+  command->add_option(
+      "--resume", options->resume,
+      "Checkpoint to continue from (weights, optimizer state, epoch; its batch size, "
+      "learning rate and seed are kept)");
   add_runtime_flags(*command, options->device, options->threads);
   command->callback([options] {
     TrainResult result = train(*options);
