@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Benchmarks fmnist against PyTorch baselines on this machine's CPU, side by side in one run:
+# training and evaluation throughput, cold single-image predict, peak training memory, and the
+# training FLOP rate against the machine's sgemm peak. Prints one markdown table on stdout
+# (progress on stderr) and writes it as the `## CPU` section of BENCHMARKS.md.
+#
+# usage: scripts/bench.sh [--quick]      (BENCH_QUICK=1 works too)
+#   --quick  smoke test on 2,560/1,000 images and fewer runs, about a minute; leaves
+#            BENCHMARKS.md alone because its numbers are not comparable.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+helpers=$repo/scripts/bench
+built_fmnist=$repo/build/fmnist
+# Debian's interpreter: it has python3-torch, which is the same LibTorch fmnist links against;
+# a pyenv or venv python3 earlier on PATH usually has no torch.
+python=/usr/bin/python3
+data_source=/usr/share/datasets/fashion-mnist
+threads=$(nproc)
+quick=${BENCH_QUICK:-0}
+# Keeps scripts/bench/ free of __pycache__ (the tree is someone's working copy).
+export PYTHONDONTWRITEBYTECODE=1
+tuned_env=(OPENBLAS_CORETYPE=Cooperlake OPENBLAS_NUM_THREADS=1
+  GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296)
+
+log() { echo "bench: $*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+parse_args() {
+  for arg in "$@"; do
+    case $arg in
+      --quick) quick=1 ;;
+      -h | --help)
+        sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+      *) die "unknown argument '$arg' (try --help)" ;;
+    esac
+  done
+  [[ $quick == 1 ]] || quick=0
+}
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+# The build dependencies come from install-deps.sh; the bench adds what it runs itself.
+ensure_packages() {
+  "$repo/scripts/install-deps.sh" >&2
+  local missing=() p
+  for p in python3-torch python3-pil hyperfine time; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" >&2
+}
+
+# Builds only when the binary is missing: rebuilding someone's tree behind their back is rude.
+ensure_build() {
+  if [[ -x $built_fmnist ]]; then
+    grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$repo/build/CMakeCache.txt" 2>/dev/null ||
+      log "warning: build/ is not a Release build; the numbers will not mean much"
+    return
+  fi
+  log "building fmnist (Release)"
+  cmake -S "$repo" -B "$repo/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+  ninja -C "$repo/build" fmnist >&2
+}
+
+# The whole run uses one copy of the binary: a rebuild in build/ halfway through would
+# otherwise pair a checkpoint with a binary that cannot read it.
+snapshot_binary() {
+  fmnist=$tmp/fmnist
+  cp "$built_fmnist" "$fmnist"
+  record fmnist_commit "$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
+}
+
+# record KEY VALUE: one result for report.py.
+record() { printf '%s=%s\n' "$1" "$2" >>"$results"; }
+
+# record_output PREFIX FILE: the key=value lines a helper printed, keys prefixed.
+record_output() { sed -n "s/^\([a-z_]*\)=/$1\1=/p" "$2" >>"$results"; }
+
+# required VALUE WHAT: dies when parsing found nothing, naming what it looked for.
+required() {
+  [[ -n $1 ]] || die "could not find $2"
+  printf '%s' "$1"
+}
+
+max_rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
+
+record_machine() {
+  record date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  record mode "$([[ $quick == 1 ]] && echo quick || echo full)"
+  record threads "$threads"
+  record cpu_model "$(lscpu | sed -n 's/^Model name: *//p')"
+  record cores "$(nproc)"
+  record memory "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  record loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
+  record libtorch_version "$(dpkg-query -W -f='${Version}' libtorch-dev)"
+  record pytorch_version "$(dpkg-query -W -f='${Version}' python3-torch)"
+  record python_version "$($python -c 'import platform; print(platform.python_version())')"
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  if awk -v l="$load" -v n="$threads" 'BEGIN {exit !(l > 0.25 * n)}'; then
+    log "warning: load average $load on $threads cores; other work will skew the numbers"
+  fi
+}
+
+# Quick mode trains on a cut-down copy of the data; both sides read the same files.
+prepare_inputs() {
+  if [[ $quick == 1 ]]; then
+    $python "$helpers/prep.py" "$data_source" "$tmp" --subset 2560 1000
+    data=$tmp/data
+  else
+    $python "$helpers/prep.py" "$data_source" "$tmp"
+    data=$data_source
+  fi
+  record train_images "$([[ $quick == 1 ]] && echo 2,560 || echo 60,000)"
+  record test_images "$([[ $quick == 1 ]] && echo 1,000 || echo 10,000)"
+}
+
+# One 2-epoch run gives both epoch 2's img/s and the peak RSS.
+bench_fmnist_train() {
+  log "fmnist train, 2 epochs"
+  /usr/bin/time -v -o "$tmp/fm_train.time" "$fmnist" train --epochs 2 --data "$data" \
+    --out "$tmp/model.pt" --threads "$threads" --device cpu >/dev/null 2>"$tmp/fm_train.log" ||
+    { cat "$tmp/fm_train.log" >&2; die "fmnist train failed"; }
+  grep 'epoch ' "$tmp/fm_train.log" >&2
+  # spdlog colours only a terminal, but strip escapes in case a sink ever changes.
+  local line
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$tmp/fm_train.log" | grep -E 'epoch +2/2 ' || true)
+  record fm_train_img_s "$(required "$(sed -nE 's/.* ([0-9.]+) img\/s.*/\1/p' <<<"$line")" \
+    "epoch 2's img/s in fmnist's log")"
+  record fm_test_acc "$(required "$(sed -nE 's/.*test loss [0-9.]+ acc ([0-9.]+)%.*/\1/p' <<<"$line")" \
+    "epoch 2's test accuracy in fmnist's log")"
+  record fm_train_rss_kb "$(required "$(max_rss_kb "$tmp/fm_train.time")" "fmnist's peak RSS")"
+}
+
+bench_fmnist_eval() {
+  log "fmnist eval"
+  "$fmnist" eval "$tmp/model.pt" --data "$data" --threads "$threads" --device cpu \
+    >/dev/null 2>"$tmp/fm_eval.log" || { cat "$tmp/fm_eval.log" >&2; die "fmnist eval failed"; }
+  grep 'evaluated' "$tmp/fm_eval.log" >&2 || true
+  record fm_eval_img_s "$(required "$(sed -nE 's/.*evaluated [0-9]+ images in [0-9.]+ s \(([0-9.]+) img\/s\).*/\1/p' \
+    "$tmp/fm_eval.log")" "the 'evaluated N images' line in fmnist eval's log")"
+}
+
+# Baseline A as a user would run it; also times evaluation and saves weights for predict.
+bench_python_default() {
+  log "python preloaded, default environment"
+  /usr/bin/time -v -o "$tmp/py_train.time" $python "$helpers/train.py" --data "$data" \
+    --threads "$threads" --eval --save "$tmp/py_model.pt" >"$tmp/py_train.out"
+  record_output py_ "$tmp/py_train.out"
+  record py_train_rss_kb "$(required "$(max_rss_kb "$tmp/py_train.time")" "Python's peak RSS")"
+}
+
+bench_python_tuned() {
+  log "python preloaded, expert-tuned environment"
+  env "${tuned_env[@]}" $python "$helpers/train.py" --data "$data" --threads "$threads" \
+    >"$tmp/py_tuned.out"
+  record_output py_tuned_ "$tmp/py_tuned.out"
+}
+
+bench_python_dataloader() {
+  log "python Dataset + DataLoader"
+  $python "$helpers/train.py" --data "$data" --threads "$threads" --loader dataloader \
+    >"$tmp/py_dl.out"
+  record_output py_dl_ "$tmp/py_dl.out"
+}
+
+# Cold start matters here, so each run is a fresh process; --shell=none keeps the shell's own
+# start-up out of the numbers.
+bench_predict() {
+  local runs=10
+  [[ $quick == 0 ]] || runs=3
+  log "cold predict, hyperfine ($runs runs)"
+  # One plain run first, so that a failure shows its message instead of hyperfine's.
+  "$fmnist" predict "$tmp/one.png" --model "$tmp/model.pt" >&2 || die "fmnist predict failed"
+  $python "$helpers/predict.py" "$tmp/py_model.pt" "$tmp/one.png" >&2 || die "predict.py failed"
+  hyperfine --shell=none --warmup 2 --runs "$runs" --style basic \
+    --export-json "$tmp/predict.json" \
+    -n fmnist "$fmnist predict $tmp/one.png --model $tmp/model.pt" \
+    -n python "$python $helpers/predict.py $tmp/py_model.pt $tmp/one.png" >&2
+  $python - "$tmp/predict.json" >>"$results" <<'EOF'
+import json, sys
+for result in json.load(open(sys.argv[1]))["results"]:
+    prefix = "fm" if result["command"] == "fmnist" else "py"
+    print(f"{prefix}_predict_s={result['mean']:.5f}\n{prefix}_predict_sd={result['stddev']:.5f}")
+EOF
+  record predict_runs "$runs"
+}
+
+# OPENBLAS_CORETYPE for this measurement only: Debian's OpenBLAS 0.3.21 does not know every
+# AVX-512 CPU model and may fall back to older kernels; the peak should be the real one.
+bench_sgemm_peak() {
+  local repeats=5
+  [[ $quick == 0 ]] || repeats=2
+  log "sgemm 4096³ peak, best of $repeats"
+  OPENBLAS_CORETYPE=Cooperlake $python "$helpers/sgemm.py" --threads "$threads" \
+    --repeats "$repeats" >"$tmp/sgemm.out"
+  record_output "" "$tmp/sgemm.out"
+  grep -E 'gflops|core' "$tmp/sgemm.out" >&2
+}
+
+main() {
+  parse_args "$@"
+  ensure_packages
+  ensure_build
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmnist-bench.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  results=$tmp/results
+  record_machine
+  snapshot_binary
+  prepare_inputs
+  bench_fmnist_train
+  bench_fmnist_eval
+  bench_python_default
+  bench_python_tuned
+  bench_python_dataloader
+  bench_predict
+  bench_sgemm_peak
+  record loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+  if [[ $quick == 1 ]]; then
+    $python "$helpers/report.py" "$results"
+  else
+    $python "$helpers/report.py" "$results" --write "$repo/BENCHMARKS.md"
+    log "wrote the ## CPU section of BENCHMARKS.md"
+  fi
+}
+
+main "$@"
