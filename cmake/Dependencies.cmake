@@ -142,7 +142,8 @@ if(FMNIST_BUILD_TESTS)
     fmnist_carried(googletest_dir googletest googletest/CMakeLists.txt googletest)
     set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
     set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
-    # googletest 1.12 asks for CMake 3.5, which CMake 4 only accepts with this floor set.
+    # googletest 1.12 asks for CMake 3.5; CMake 4 deprecates (and may drop) compatibility with
+    # versions below 3.10, and this floor keeps its configure going whichever CMake is there.
     set(CMAKE_POLICY_VERSION_MINIMUM 3.5)
     add_subdirectory("${googletest_dir}" "${CMAKE_BINARY_DIR}/_deps/googletest" EXCLUDE_FROM_ALL)
     unset(CMAKE_POLICY_VERSION_MINIMUM)
