@@ -3,6 +3,7 @@
 #include <stb_image.h>
 
 #include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "fmnist/error.hpp"
@@ -28,17 +29,18 @@ std::string stb_reason() {
   return reason ? reason : "unknown reason";
 }
 
+// Grey in [0, 1] from the decoded bytes [H, W, C], one float plane at a time: at most three
+// planes (4 bytes a pixel each) are alive at once, where converting every channel to float first
+// and then taking a dot product peaks near 37 bytes a pixel for RGBA (2.4 GB at kMaxImagePixels).
 torch::Tensor to_gray(const torch::Tensor& pixels) {
   std::int64_t channels = pixels.size(2);
-  bool has_alpha = channels == 2 || channels == 4;
-  torch::Tensor color = pixels.slice(/*dim=*/2, 0, has_alpha ? channels - 1 : channels);
-  torch::Tensor gray = color.size(2) == 3
-                           ? torch::tensordot(color, torch::tensor({0.299f, 0.587f, 0.114f}),
-                                              /*dims_a=*/{2}, /*dims_b=*/{0})
-                           : color.squeeze(2);
-  if (!has_alpha) return gray;
-  torch::Tensor alpha = pixels.select(/*dim=*/2, channels - 1);
-  return gray * alpha + (1 - alpha);  // over white, the usual page behind a cut-out product
+  auto plane = [&](std::int64_t c) { return pixels.select(2, c).to(torch::kFloat32).div_(255); };
+  torch::Tensor gray = plane(0);
+  if (channels >= 3) gray.mul_(0.299f).add_(plane(1), 0.587f).add_(plane(2), 0.114f);
+  if (channels == 1 || channels == 3) return gray;
+  torch::Tensor alpha = plane(channels - 1);
+  return gray.mul_(alpha).sub_(alpha).add_(1);  // gray * alpha + (1 - alpha): over white,
+                                                // the usual page behind a cut-out product
 }
 
 torch::Tensor border_pixels(const torch::Tensor& gray) {
@@ -61,29 +63,140 @@ torch::Tensor resize(const torch::Tensor& item, std::int64_t height, std::int64_
   return resized.squeeze(0);
 }
 
+// The formats fmnist reads, told by their magic numbers. stb_image 2.27 (Debian 12's) would also
+// try TGA (which has no magic number, so any other bytes reach it), PSD, PIC and HDR, its least
+// robust decoders: a truncated RLE scanline makes the HDR one loop forever, and the TGA and HDR
+// ones leave pixels uninitialised when data is missing.
+bool is_supported_format(std::string_view bytes) {
+  auto starts_with = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
+  return starts_with(std::string_view("\x89PNG\r\n\x1a\n", 8)) || starts_with("\xFF\xD8") ||
+         starts_with("GIF87a") || starts_with("GIF89a") || starts_with("BM") || starts_with("P5") ||
+         starts_with("P6");
+}
+
+// stb_image 2.27 parses a binary PGM/PPM header into an int without an overflow check, and
+// returns its pixel buffer uninitialised when the file is shorter than the header declares
+// (both fixed in stb_image 2.28). Parses the header as stb_image does and checks the data is
+// all there.
+void check_pnm_size(std::string_view bytes, const std::string& name) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
+  auto corrupt = [&](const std::string& why) {
+    return ImageError(name + ": corrupt PGM/PPM (" + why + ")");
+  };
+  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  std::size_t pos = 2;
+  auto next_integer = [&] {
+    for (;;) {  // whitespace and '#' comments, as stbi__pnm_skip_whitespace
+      while (pos < bytes.size() && is_space(bytes[pos])) ++pos;
+      if (pos >= bytes.size() || bytes[pos] != '#') break;
+      while (pos < bytes.size() && bytes[pos] != '\n' && bytes[pos] != '\r') ++pos;
+    }
+    std::uint64_t value = 0;
+    for (; pos < bytes.size() && bytes[pos] >= '0' && bytes[pos] <= '9'; ++pos) {
+      value = value * 10 + (bytes[pos] - '0');
+      if (value > (1u << 24)) throw corrupt("a header number is too large");
+    }
+    return value;
+  };
+  std::uint64_t width = next_integer(), height = next_integer(), max_value = next_integer();
+  ++pos;  // the one character that ends the header
+  std::uint64_t needed = width * height * (bytes[1] == '6' ? 3 : 1) * (max_value > 255 ? 2 : 1);
+  if (pos > bytes.size() || bytes.size() - pos < needed) throw corrupt("the file is truncated");
+}
+
+// stb_image (Debian's 2022 snapshot) grows its IDAT buffer to a chunk's declared length before
+// reading the chunk: a 60-byte PNG can make it allocate 2 GiB. Every chunk must fit in the file.
+void check_png_chunks(std::string_view bytes, const std::string& name) {
+  static constexpr std::string_view kSignature("\x89PNG\r\n\x1a\n", 8);
+  if (bytes.substr(0, kSignature.size()) != kSignature) return;
+  std::uint64_t offset = kSignature.size();
+  while (bytes.size() - offset >= 8) {  // a chunk's length and type
+    auto header = reinterpret_cast<const unsigned char*>(bytes.data() + offset);
+    std::uint64_t length = (std::uint64_t{header[0]} << 24) | (std::uint64_t{header[1]} << 16) |
+                           (std::uint64_t{header[2]} << 8) | std::uint64_t{header[3]};
+    if (length + 12 > bytes.size() - offset) {  // length, type, data and CRC
+      throw ImageError(name + ": corrupt PNG (a chunk runs past the end of the file)");
+    }
+    offset += length + 12;
+    if (std::string_view(bytes.data() + offset - length - 8, 4) == "IEND") break;
+  }
+}
+
+// Debian 12's stb_image (2.27) writes past a Huffman table's fixed arrays when a DHT segment
+// declares more than 256 codes (nothings/stb#1289, fixed in 2.28), in stbi_info as in stbi_load.
+// Every DHT segment stb_image could reach is checked first: the walk resynchronises on the next
+// 0xFF as stb_image does, skips segments by their length, and runs through entropy-coded data
+// (0xFF00 and restart markers included) to the next marker, so it visits a superset of them.
+void check_jpeg_huffman_tables(std::string_view bytes, const std::string& name) {
+  auto byte = [&](std::size_t i) -> unsigned {  // stb_image reads zeros past the end
+    return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0;
+  };
+  if (byte(0) != 0xFF || byte(1) != 0xD8) return;
+  std::size_t pos = 2;
+  while (pos < bytes.size()) {
+    if (byte(pos++) != 0xFF) continue;
+    while (pos < bytes.size() && byte(pos) == 0xFF) ++pos;
+    if (pos >= bytes.size()) return;
+    unsigned marker = byte(pos++);
+    if (marker == 0xD9) return;  // EOI: stb_image reads no further
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;
+    std::size_t length = byte(pos) << 8 | byte(pos + 1);  // includes its own two bytes
+    if (marker == 0xC4) {
+      for (std::size_t t = pos + 2; t < pos + length;) {
+        unsigned table = byte(t);
+        if ((table >> 4) > 1 || (table & 15) > 3) break;  // stb_image refuses the file
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += byte(t + i);
+        if (codes > 256) {
+          throw ImageError(name + ": corrupt JPEG (a Huffman table has " + std::to_string(codes) +
+                           " codes, at most 256 are possible)");
+        }
+        t += 17 + codes;
+      }
+    }
+    pos += length;
+  }
+}
+
 }  // namespace
 
 torch::Tensor decode_image(std::string_view bytes, const std::string& name) {
   if (bytes.empty()) throw ImageError(name + ": file is empty");
   if (bytes.size() > kMaxImageFileBytes)
     throw ImageError(name + ": file is too large for an image");
+  if (!is_supported_format(bytes)) {
+    throw ImageError(name + ": not a readable image (not PNG, JPEG, GIF, BMP or binary PGM/PPM)");
+  }
+  check_png_chunks(bytes, name);
+  check_jpeg_huffman_tables(bytes, name);
+  check_pnm_size(bytes, name);
   auto data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
     throw ImageError(name + ": not a readable image (" + stb_reason() + ")");
   }
-  if (std::int64_t{width} * height > kMaxImagePixels) {
-    throw ImageError(name + ": image is " + std::to_string(width) + "x" + std::to_string(height) +
-                     ", more than the " + std::to_string(kMaxImagePixels) + " pixels accepted");
+  // stbi_info reports a top-down BMP's height as negative (stbi_load decodes abs(height) rows),
+  // and a PNM header without digits as 0 by 0.
+  std::int64_t pixel_count = std::abs(std::int64_t{width}) * std::abs(std::int64_t{height});
+  if (pixel_count == 0) {
+    throw ImageError(name + ": not a readable image (it declares " + std::to_string(width) + "x" +
+                     std::to_string(height) + " pixels)");
+  }
+  if (pixel_count > kMaxImagePixels) {
+    throw ImageError(name + ": image is " + std::to_string(std::abs(width)) + "x" +
+                     std::to_string(std::abs(height)) + ", more than the " +
+                     std::to_string(kMaxImagePixels) + " pixels accepted");
   }
   std::unique_ptr<stbi_uc, StbFree> pixels(
       stbi_load_from_memory(data, length, &width, &height, &channels, /*desired_channels=*/0));
   if (!pixels) throw ImageError(name + ": cannot decode image (" + stb_reason() + ")");
-  torch::Tensor hwc = torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8)
-                          .to(torch::kFloat32)
-                          .div_(255);
-  return to_gray(hwc);
+  // What was decoded must be what was bounded above.
+  if (width <= 0 || height <= 0 || std::int64_t{width} * height != pixel_count || channels < 1 ||
+      channels > 4) {
+    throw ImageError(name + ": cannot decode image (its header and its data disagree)");
+  }
+  return to_gray(torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8));
 }
 
 torch::Tensor load_image(const std::filesystem::path& path) {
@@ -91,6 +204,9 @@ torch::Tensor load_image(const std::filesystem::path& path) {
 }
 
 torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& name) {
+  if (gray.dim() != 2 || gray.numel() == 0 || !gray.is_floating_point()) {
+    throw ImageError(name + ": not a grayscale image");  // not what decode_image returns
+  }
   torch::Tensor image = gray;
   double background = border_pixels(image).median().item<double>();
   if (background > 0.5) {
@@ -101,7 +217,7 @@ torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& nam
   if (brightest - background < kMinContrast) {
     throw ImageError(name + ": no item found (the image is blank)");
   }
-  image = ((image - background) / (brightest - background)).clamp_(0, 1);
+  image = (image - background).div_(brightest - background).clamp_(0, 1);
   torch::Tensor item_pixels = image > kItemThreshold;
   auto [top, bottom] = extent(item_pixels.any(/*dim=*/1));
   auto [left, right] = extent(item_pixels.any(/*dim=*/0));

@@ -94,6 +94,19 @@ TEST(ImageTest, RejectsHugeDimensionsBeforeDecoding) {
   EXPECT_NE(message.find("10000x10000, more than"), std::string::npos) << message;
 }
 
+// Inputs the fuzzer found (tests/data/bad-images): each broke stb_image 2.27 or our checks.
+TEST(ImageTest, RejectsFuzzerFindingsWithImageError) {
+  for (const char* name :
+       {"bmp-negative-height-bypasses-pixel-cap.bmp", "hdr-truncated-rle-infinite-loop.hdr",
+        "jpeg-dht-over-256-codes-oob-write.jpg", "pgm-header-int-overflow.pgm",
+        "pgm-truncated-uninitialised-pixels.pgm", "pgm-zero-size-c10-indexerror.pgm",
+        "png-idat-2gib-alloc.png", "psd-40-bytes-8192x8192.psd"}) {
+    std::filesystem::path path = std::filesystem::path(FMNIST_TEST_DATA_DIR) / "bad-images" / name;
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+    EXPECT_THROW(preprocess_image(load_image(path), name), ImageError) << name;
+  }
+}
+
 TEST(ImageTest, LoadImageNamesMissingFilesAndDirectories) {
   testing::TempDir dir;
   EXPECT_THROW(load_image(dir / "none.png"), Error);

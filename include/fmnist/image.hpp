@@ -13,9 +13,9 @@ namespace fmnist {
 inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 26;  // 8192 x 8192
 inline constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{1} << 28;
 
-// Decodes any image stb_image reads (PNG, JPEG, BMP, GIF's first frame, PNM, TGA, PSD, HDR),
-// 1-4 channels, into grayscale float [H, W] in [0, 1], alpha composited over white.
-// ImageError naming `name` for anything else.
+// Decodes a PNG, JPEG, GIF (its first frame), BMP or binary PGM/PPM image with stb_image, 1-4
+// channels, into grayscale float [H, W] in [0, 1], alpha composited over white. ImageError
+// naming `name` for anything else (stb_image's TGA, PSD, PIC and HDR decoders are not exposed).
 torch::Tensor decode_image(std::string_view bytes, const std::string& name);
 torch::Tensor load_image(const std::filesystem::path& path);
 
