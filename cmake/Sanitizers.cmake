@@ -1,0 +1,34 @@
+# Sanitizer and fuzzing builds. Include this before the first target: the flags it adds are
+# directory-wide, so the library, the CLI, the tests and the fuzz targets all get them.
+#
+#   FMNIST_SANITIZE=ON  AddressSanitizer + UndefinedBehaviorSanitizer everywhere (gcc or clang);
+#                       any undefined behaviour aborts (-fno-sanitize-recover), so a test that
+#                       triggers it fails. scripts/sanitize.sh builds build-asan/ and runs ctest.
+#   FMNIST_FUZZ=ON      libFuzzer targets in tests/fuzz (clang only): every source gets coverage
+#                       instrumentation (-fsanitize=fuzzer-no-link) plus ASan+UBSan, and the fuzz
+#                       executables link with FMNIST_FUZZ_LINK_FLAGS (-fsanitize=fuzzer,...),
+#                       which brings libFuzzer's main. scripts/fuzz.sh builds build-fuzz/.
+#
+# LibTorch, zlib, OpenBLAS and libstb stay Debian's uninstrumented shared libraries: ASan still
+# intercepts their malloc/free and memcpy, UBSan and coverage only see our own code. The runtime
+# options that make LibTorch behave under ASan are in scripts/sanitize.sh and scripts/fuzz.sh.
+
+option(FMNIST_SANITIZE "Build everything with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(FMNIST_FUZZ "Build the libFuzzer targets of tests/fuzz (clang; implies ASan+UBSan)" OFF)
+
+set(FMNIST_SANITIZER_COMPILE_FLAGS
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+set(FMNIST_SANITIZER_LINK_FLAGS -fsanitize=address,undefined)
+
+if(FMNIST_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FMNIST_FUZZ needs clang's libFuzzer: configure with "
+                        "-DCMAKE_CXX_COMPILER=clang++ (Debian packages clang, libclang-rt-14-dev)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link ${FMNIST_SANITIZER_COMPILE_FLAGS})
+  add_link_options(${FMNIST_SANITIZER_LINK_FLAGS})
+  set(FMNIST_FUZZ_LINK_FLAGS -fsanitize=fuzzer,address,undefined)
+elseif(FMNIST_SANITIZE)
+  add_compile_options(${FMNIST_SANITIZER_COMPILE_FLAGS})
+  add_link_options(${FMNIST_SANITIZER_LINK_FLAGS})
+endif()
