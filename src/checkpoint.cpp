@@ -53,8 +53,9 @@ class MetadataReader {
   c10::IValue value(const std::string& key) {
     c10::IValue value;
     if (!archive_.try_read(key, value)) {
-      throw CheckpointError(name_ + ": " + (key == "format" ? "not an fmnist checkpoint" : "incomplete checkpoint") +
-                            " (no '" + key + "' field)");
+      throw CheckpointError(
+          name_ + ": " + (key == "format" ? "not an fmnist checkpoint" : "incomplete checkpoint") +
+          " (no '" + key + "' field)");
     }
     return value;
   }

@@ -52,8 +52,9 @@ class IdxSource {
 
   // Why max_remaining() bytes are all there can be, for the error message.
   std::string capacity() const {
-    return stream_ ? "a gzip file of " + std::to_string(file_.size()) + " bytes cannot hold that many"
-                   : "the file holds only " + std::to_string(max_remaining());
+    return stream_
+               ? "a gzip file of " + std::to_string(file_.size()) + " bytes cannot hold that many"
+               : "the file holds only " + std::to_string(max_remaining());
   }
 
   void read_exact(void* destination, std::uint64_t count, const char* what) {

@@ -62,14 +62,16 @@ TEST(CheckpointTest, OptimizerStateIsOptional) {
   EXPECT_FALSE(load_checkpoint(dir / "model.pt", torch::kCPU).optimizer_state);
 }
 
+std::ptrdiff_t count_entries(const std::filesystem::path& dir) {
+  return std::distance(std::filesystem::directory_iterator(dir),
+                       std::filesystem::directory_iterator());
+}
+
 TEST(CheckpointTest, LeavesNoTemporaryFiles) {
   TempDir dir;
   save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
   save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
-  int files = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
-    ++files;
-  EXPECT_EQ(files, 1);
+  EXPECT_EQ(count_entries(dir.path()), 1);
 }
 
 TEST(CheckpointTest, FailedWriteKeepsPreviousFile) {
@@ -78,10 +80,7 @@ TEST(CheckpointTest, FailedWriteKeepsPreviousFile) {
   EXPECT_THROW(save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr), Error);
   EXPECT_TRUE(std::filesystem::is_directory(dir / "model.pt"));
   EXPECT_THROW(save_checkpoint(dir / "missing" / "model.pt", trained_checkpoint(), nullptr), Error);
-  int files = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
-    ++files;
-  EXPECT_EQ(files, 1);
+  EXPECT_EQ(count_entries(dir.path()), 1);
 }
 
 TEST(CheckpointTest, RejectsMissingAndEmptyFiles) {
