@@ -67,11 +67,12 @@ torch::Tensor resize(const torch::Tensor& item, std::int64_t height, std::int64_
 // try TGA (which has no magic number, so any other bytes reach it), PSD, PIC and HDR, its least
 // robust decoders: a truncated RLE scanline makes the HDR one loop forever, and the TGA and HDR
 // ones leave pixels uninitialised when data is missing.
+constexpr std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
+
 bool is_supported_format(std::string_view bytes) {
   auto starts_with = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
-  return starts_with(std::string_view("\x89PNG\r\n\x1a\n", 8)) || starts_with("\xFF\xD8") ||
-         starts_with("GIF87a") || starts_with("GIF89a") || starts_with("BM") || starts_with("P5") ||
-         starts_with("P6");
+  return starts_with(kPngSignature) || starts_with("\xFF\xD8") || starts_with("GIF87a") ||
+         starts_with("GIF89a") || starts_with("BM") || starts_with("P5") || starts_with("P6");
 }
 
 // stb_image 2.27 parses a binary PGM/PPM header into an int without an overflow check, and
@@ -107,9 +108,8 @@ void check_pnm_size(std::string_view bytes, const std::string& name) {
 // stb_image (Debian's 2022 snapshot) grows its IDAT buffer to a chunk's declared length before
 // reading the chunk: a 60-byte PNG can make it allocate 2 GiB. Every chunk must fit in the file.
 void check_png_chunks(std::string_view bytes, const std::string& name) {
-  static constexpr std::string_view kSignature("\x89PNG\r\n\x1a\n", 8);
-  if (bytes.substr(0, kSignature.size()) != kSignature) return;
-  std::uint64_t offset = kSignature.size();
+  if (bytes.substr(0, kPngSignature.size()) != kPngSignature) return;
+  std::uint64_t offset = kPngSignature.size();
   while (bytes.size() - offset >= 8) {  // a chunk's length and type
     auto header = reinterpret_cast<const unsigned char*>(bytes.data() + offset);
     std::uint64_t length = (std::uint64_t{header[0]} << 24) | (std::uint64_t{header[1]} << 16) |
