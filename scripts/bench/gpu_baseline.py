@@ -6,14 +6,11 @@ Linear(1600,128)+ReLU, Dropout(0.2), Linear(128,10); Adam (lr 1e-3, eps 1e-7), b
 An epoch's time covers its training steps up to a device sync, as fmnist's does (the test
 evaluation after it is timed apart). Prints key=value lines on stdout:
   py_epoch<N>_s, py_epoch<N>_img_s, py_epoch<N>_test_acc, py_best_epoch_s, py_test_acc, ...
-Self-contained on purpose (only torch and the standard library), since it runs on a bare machine.
+Needs only torch, the standard library and common.py beside it, since it runs on a bare machine.
 
 usage: gpu_baseline.py [--data DIR] [--epochs 3] [--device cuda] [--seed 42] [--cudnn-benchmark]
 """
 import argparse
-import gzip
-import os
-import struct
 import sys
 import time
 
@@ -21,37 +18,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import common  # beside this file; only torch and the standard library
+
 BATCH = 128
 EVAL_BATCH = 1000
 
 
-def read_idx(path):
-    """An unsigned-byte IDX file (raw or .gz) as a uint8 tensor of its declared shape."""
-    if not os.path.exists(path) and os.path.exists(path + ".gz"):
-        path += ".gz"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
-    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=4 + 4 * dims).view(shape)
-
-
 def load_split(data_dir, prefix, device):
-    images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte"))
-    images = images.unsqueeze(1).to(device).float().div_(255)
-    return images, labels.to(device).long()
+    images, labels = common.load_split(data_dir, prefix)
+    return images.to(device), labels.to(device)
 
 
 def make_model():
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.2),
-        nn.Linear(128, 10),
-    )
+    model = common.make_model()
     # Keras' initialisation (Glorot-uniform kernels, zero biases), as fmnist uses.
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
