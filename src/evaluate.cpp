@@ -6,6 +6,7 @@
 #include <iomanip>
 
 #include "fmnist/device.hpp"
+#include "fmnist/inference.hpp"
 #include "fmnist/runtime.hpp"
 
 namespace fmnist {
@@ -20,6 +21,7 @@ std::vector<double> EvalResult::per_class_accuracy() const {
 }
 
 EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
+  InferenceModel inference_model(model);
   torch::InferenceMode inference;
   auto device = data.labels.device();
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
@@ -28,7 +30,8 @@ EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
   for (std::int64_t start = 0; start < data.size(); start += batch_size) {
     std::int64_t end = std::min(start + batch_size, data.size());
     torch::Tensor labels = data.labels.slice(/*dim=*/0, start, end);
-    torch::Tensor logits = model->forward(to_model_input(data.images.slice(/*dim=*/0, start, end)));
+    torch::Tensor logits =
+        inference_model.logits(to_model_input(data.images.slice(/*dim=*/0, start, end)));
     loss_sum += torch::nn::functional::cross_entropy(
         logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     pair_counts += (labels * kNumClasses + logits.argmax(/*dim=*/1))

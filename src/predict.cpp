@@ -7,6 +7,7 @@
 #include "fmnist/device.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/image.hpp"
+#include "fmnist/inference.hpp"
 #include "fmnist/runtime.hpp"
 
 namespace fmnist {
@@ -47,7 +48,8 @@ std::string format_scores(const std::vector<ClassScore>& scores,
 std::vector<std::vector<ClassScore>> classify(Cnn& model, const torch::Tensor& inputs,
                                               std::int64_t top_k) {
   torch::InferenceMode inference;
-  auto [probabilities, labels] = torch::softmax(model->forward(inputs), /*dim=*/1).topk(top_k);
+  auto [probabilities, labels] =
+      torch::softmax(InferenceModel(model).logits(inputs), /*dim=*/1).topk(top_k);
   probabilities = probabilities.to(torch::kCPU, torch::kFloat64);
   labels = labels.to(torch::kCPU);
   std::vector<std::vector<ClassScore>> result(inputs.size(0));
