@@ -147,6 +147,7 @@ TrainResult train(const TrainOptions& options) {
   spdlog::info("device {}, data {}", describe_device(device), data_dir.string());
 
   Checkpoint checkpoint = starting_point(options, device);
+  if (device.is_cpu()) use_channels_last(*checkpoint.model);
   TrainSettings& settings = checkpoint.settings;
   if (!options.resume) {
     settings = {options.epochs, options.batch_size, options.learning_rate, options.seed, ""};

@@ -58,5 +58,17 @@ TEST(ModelTest, DropoutOnlyInTraining) {
   EXPECT_FALSE(torch::equal(model->forward(x), model->forward(x)));
 }
 
+TEST(ModelTest, ChannelsLastKeepsValuesAndOutputs) {
+  torch::manual_seed(4);
+  Cnn model;
+  model->eval();
+  torch::Tensor x = torch::rand({3, 1, 28, 28});
+  torch::Tensor before = model->forward(x);
+  use_channels_last(*model);
+  auto params = model->named_parameters();
+  EXPECT_TRUE(params["conv2.weight"].is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::allclose(model->forward(x), before, /*rtol=*/1e-5, /*atol=*/1e-6));
+}
+
 }  // namespace
 }  // namespace fmnist
