@@ -37,9 +37,9 @@ class JsonWriter : public PredictionWriter {
       : out_(out), class_names_(std::move(class_names)) {}
 
   void write(const Prediction& prediction) override {
-    nlohmann::json item = {{"input", prediction.input}};
+    nlohmann::ordered_json item = {{"input", prediction.input}};
     if (prediction.error.empty()) {
-      nlohmann::json top = nlohmann::json::array();
+      nlohmann::ordered_json top = nlohmann::ordered_json::array();
       for (const ClassScore& score : prediction.scores) {
         top.push_back({{"label", score.label},
                        {"class", class_names_.at(score.label)},
@@ -54,15 +54,16 @@ class JsonWriter : public PredictionWriter {
   }
 
   void finish() override {
-    out_ << (written_ == 0 ? "{\"predictions\": []" : "\n]") << ", \"failed\": " << failed_ << "}\n";
+    out_ << (written_ == 0 ? "{\"predictions\": []" : "\n]") << ", \"failed\": " << failed_
+         << "}\n";
     out_.flush();
   }
 
  private:
   // File names need not be UTF-8; invalid bytes become U+FFFD rather than an exception.
-  static std::string dump(const nlohmann::json& value) {
+  static std::string dump(const nlohmann::ordered_json& value) {
     return value.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
-                      nlohmann::json::error_handler_t::replace);
+                      nlohmann::ordered_json::error_handler_t::replace);
   }
 
   std::ostream& out_;
