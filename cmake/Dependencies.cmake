@@ -120,6 +120,32 @@ if(NOT TARGET ZLIB::ZLIB)
     INTERFACE_INCLUDE_DIRECTORIES "${zlib_dir}/include")
 endif()
 
+# nlohmann/json (header-only), for predict --format json.
+if(NOT FMNIST_USE_CARRY)
+  find_package(nlohmann_json 3 QUIET)
+endif()
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  fmnist_carried(json_dir nlohmann_json include/nlohmann/json.hpp nlohmann-json3-dev)
+  add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+  set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${json_dir}/include")
+endif()
+
+# libexif, for the EXIF orientation of JPEGs: pkg-config, else a carried static library
+# (Debian's libexif.a is position-independent).
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND AND NOT FMNIST_USE_CARRY)
+  pkg_check_modules(EXIF QUIET IMPORTED_TARGET libexif)
+endif()
+add_library(fmnist::exif INTERFACE IMPORTED)
+if(EXIF_FOUND)
+  target_link_libraries(fmnist::exif INTERFACE PkgConfig::EXIF)
+else()
+  fmnist_carried(exif_dir libexif lib/libexif.a libexif-dev)
+  target_include_directories(fmnist::exif INTERFACE "${exif_dir}/include")
+  target_link_libraries(fmnist::exif INTERFACE "${exif_dir}/lib/libexif.a" m)
+endif()
+
 # stb_image: cmake/Stb.cmake prefers Debian's libstb through pkg-config and otherwise compiles
 # the implementation from the headers in STB_INCLUDE_DIR, which we point at the carry where the
 # system has no stb headers.

@@ -13,6 +13,8 @@
 #                                 so spdlog includes <fmt/...> from beside it)
 #   stb/include/stb/              stb_image.h, stb_image_write.h (compiled by cmake/Stb.cmake)
 #   zlib/include, zlib/lib/libz.a zlib (x86-64, position-independent)
+#   nlohmann_json/include/        header-only nlohmann/json
+#   libexif/include, lib/libexif.a libexif (x86-64, position-independent)
 #   googletest/                   googletest's sources, for add_subdirectory (gmock left out)
 #   data/                         the four *-ubyte.gz files
 #   MANIFEST                      versions and sizes
@@ -32,19 +34,25 @@ need /usr/include/fmt/format.h libfmt-dev
 need /usr/include/stb/stb_image.h libstb-dev
 need /usr/include/zlib.h zlib1g-dev
 need /usr/lib/x86_64-linux-gnu/libz.a zlib1g-dev
+need /usr/include/nlohmann/json.hpp nlohmann-json3-dev
+need /usr/lib/x86_64-linux-gnu/libexif.a libexif-dev
 need /usr/src/googletest/googletest/CMakeLists.txt googletest
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   need "$data_src/$f.gz" dataset-fashion-mnist
 done
 
 rm -rf "$carry"
-mkdir -p "$carry"/{CLI11/include,spdlog/include,stb/include/stb,zlib/include,zlib/lib,data}
+mkdir -p "$carry"/{CLI11/include,spdlog/include,stb/include/stb,zlib/include,zlib/lib,data} \
+  "$carry"/{nlohmann_json/include,libexif/include,libexif/lib}
 
 cp -a /usr/include/CLI "$carry/CLI11/include/"
 cp -a /usr/include/spdlog /usr/include/fmt "$carry/spdlog/include/"
 cp -a /usr/include/stb/stb_image.h /usr/include/stb/stb_image_write.h "$carry/stb/include/stb/"
 cp -a /usr/include/zlib.h /usr/include/zconf.h "$carry/zlib/include/"
 cp -a /usr/lib/x86_64-linux-gnu/libz.a "$carry/zlib/lib/"
+cp -a /usr/include/nlohmann "$carry/nlohmann_json/include/"
+cp -a /usr/include/libexif "$carry/libexif/include/"
+cp -a /usr/lib/x86_64-linux-gnu/libexif.a "$carry/libexif/lib/"
 cp -a "$data_src"/*-ubyte.gz "$carry/data/"
 
 # googletest: the top-level CMakeLists.txt (it sets GOOGLETEST_VERSION) and googletest/ without
@@ -62,7 +70,7 @@ grep -q '^#define SPDLOG_FMT_EXTERNAL' "$carry/spdlog/include/spdlog/tweakme.h" 
 {
   echo "gathered $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME") $(uname -m)"
   dpkg-query -W -f='${Package} ${Version}\n' libcli11-dev libspdlog-dev libfmt-dev libstb-dev \
-    zlib1g-dev googletest dataset-fashion-mnist 2>/dev/null || true
+    zlib1g-dev nlohmann-json3-dev libexif-dev googletest dataset-fashion-mnist 2>/dev/null || true
   (cd "$carry" && du -s --block-size=1K ./* | sort -k2)
 } >"$carry/MANIFEST"
 

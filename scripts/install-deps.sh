@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libcli11-dev libspdlog-dev libstb-dev zlib1g-dev
+  libtorch-dev libcli11-dev libspdlog-dev libstb-dev zlib1g-dev libexif-dev nlohmann-json3-dev
   libopenblas0-pthread libgtest-dev
   dataset-fashion-mnist
 )

@@ -1,12 +1,14 @@
 #include "fmnist/image.hpp"
 
 #include <stb_image.h>
+#include <stb_image_write.h>
 
 #include <climits>
 #include <cstdlib>
 #include <memory>
 
 #include "fmnist/error.hpp"
+#include "fmnist/exif.hpp"
 #include "fmnist/file_util.hpp"
 #include "fmnist/model.hpp"
 
@@ -68,10 +70,15 @@ torch::Tensor resize(const torch::Tensor& item, std::int64_t height, std::int64_
 // robust decoders: a truncated RLE scanline makes the HDR one loop forever, and the TGA and HDR
 // ones leave pixels uninitialised when data is missing.
 constexpr std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
+constexpr std::string_view kJpegSignature("\xFF\xD8", 2);
+
+bool is_jpeg(std::string_view bytes) {
+  return bytes.substr(0, kJpegSignature.size()) == kJpegSignature;
+}
 
 bool is_supported_format(std::string_view bytes) {
   auto starts_with = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
-  return starts_with(kPngSignature) || starts_with("\xFF\xD8") || starts_with("GIF87a") ||
+  return starts_with(kPngSignature) || is_jpeg(bytes) || starts_with("GIF87a") ||
          starts_with("GIF89a") || starts_with("BM") || starts_with("P5") || starts_with("P6");
 }
 
@@ -158,6 +165,10 @@ void check_jpeg_huffman_tables(std::string_view bytes, const std::string& name) 
   }
 }
 
+void append_to_string(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+}
+
 }  // namespace
 
 torch::Tensor decode_image(std::string_view bytes, const std::string& name) {
@@ -196,7 +207,9 @@ torch::Tensor decode_image(std::string_view bytes, const std::string& name) {
       channels > 4) {
     throw ImageError(name + ": cannot decode image (its header and its data disagree)");
   }
-  return to_gray(torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8));
+  torch::Tensor gray =
+      to_gray(torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8));
+  return is_jpeg(bytes) ? apply_orientation(gray, exif_orientation(bytes)) : gray;
 }
 
 torch::Tensor load_image(const std::filesystem::path& path) {
@@ -230,6 +243,21 @@ torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& nam
   std::int64_t y = (kImageSize - height) / 2, x = (kImageSize - width) / 2;
   canvas.slice(1, y, y + height).slice(2, x, x + width).copy_(resize(item, height, width));
   return canvas.clamp_(0, 1);
+}
+
+std::string encode_png(const torch::Tensor& image) {
+  torch::Tensor gray = image.squeeze(0);
+  TORCH_CHECK(gray.dim() == 2, "encode_png takes a [H, W] or [1, H, W] image");
+  torch::Tensor pixels =
+      gray.to(torch::kCPU, torch::kFloat32).mul(255).round_().clamp_(0, 255).to(torch::kUInt8);
+  pixels = pixels.contiguous();
+  int width = static_cast<int>(pixels.size(1));
+  std::string png;
+  if (!stbi_write_png_to_func(append_to_string, &png, width, static_cast<int>(pixels.size(0)),
+                              /*comp=*/1, pixels.data_ptr(), /*stride_in_bytes=*/width)) {
+    throw Error("cannot encode a PNG image");
+  }
+  return png;
 }
 
 }  // namespace fmnist

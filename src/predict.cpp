@@ -3,45 +3,91 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/device.hpp"
 #include "fmnist/error.hpp"
+#include "fmnist/file_util.hpp"
 #include "fmnist/image.hpp"
 #include "fmnist/inference.hpp"
+#include "fmnist/inputs.hpp"
 #include "fmnist/runtime.hpp"
 
 namespace fmnist {
 namespace {
 
-struct PreparedInputs {
-  std::vector<std::string> names;
-  std::vector<torch::Tensor> tensors;
-  std::size_t failures = 0;
-};
+namespace fs = std::filesystem;
 
-PreparedInputs prepare_inputs(const std::vector<std::string>& paths) {
-  PreparedInputs prepared;
-  for (const std::string& path : paths) {
-    try {
-      prepared.tensors.push_back(preprocess_image(load_image(path), path));
-      prepared.names.push_back(path);
-    } catch (const Error& e) {
-      report_error(e.what());
-      ++prepared.failures;
+// Keeps a saved file's name under NAME_MAX (255 bytes) with its number and ".png".
+constexpr std::size_t kMaxSavedStemBytes = 200;
+
+void check_options(const PredictOptions& options) {
+  if (options.top_k < 1 || options.top_k > kNumClasses) {
+    throw UsageError("--top-k: must be between 1 and " + std::to_string(kNumClasses));
+  }
+  if (options.batch_size < 1) throw UsageError("--batch-size: must be a number above 0");
+}
+
+// Before any prediction, so an unusable --save-input stops the run instead of failing each input.
+void make_save_directory(const std::string& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error || !fs::is_directory(dir)) {
+    throw UsageError("--save-input " + dir + ": cannot create the directory" +
+                     (error ? ": " + error.message() : ""));
+  }
+}
+
+class ChunkPredictor {
+ public:
+  ChunkPredictor(const PredictOptions& options, Checkpoint& checkpoint, torch::Device device,
+                 PredictionWriter& writer)
+      : options_(options), checkpoint_(checkpoint), device_(device), writer_(writer) {}
+
+  // Predicts paths[begin, end) in one forward pass and writes them in order; returns how
+  // many failed.
+  std::size_t run(const std::vector<std::string>& paths, std::size_t begin, std::size_t end) {
+    std::vector<Prediction> predictions(end - begin);
+    std::vector<torch::Tensor> images;
+    std::vector<std::size_t> slots;  // predictions[slots[j]] is images[j]'s
+    std::size_t failures = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      Prediction& prediction = predictions[i - begin];
+      prediction.input = paths[i];
+      try {
+        images.push_back(prepare(i, paths[i]));
+        slots.push_back(i - begin);
+      } catch (const Error& e) {
+        report_error(e.what());
+        prediction.error = e.what();
+        ++failures;
+      }
     }
+    if (!images.empty()) {
+      auto scores = classify(checkpoint_.model, torch::stack(images).to(device_), options_.top_k);
+      for (std::size_t j = 0; j < slots.size(); ++j) predictions[slots[j]].scores = scores[j];
+    }
+    for (const Prediction& prediction : predictions) writer_.write(prediction);
+    spdlog::debug("predicted inputs {}..{}", begin + 1, end);
+    return failures;
   }
-  return prepared;
-}
 
-std::string format_scores(const std::vector<ClassScore>& scores,
-                          const std::vector<std::string>& class_names) {
-  std::string line;
-  for (const ClassScore& score : scores) {
-    if (!line.empty()) line += ", ";
-    line += fmt::format("{} {:.1f}%", class_names[score.label], 100 * score.probability);
+ private:
+  torch::Tensor prepare(std::size_t index, const std::string& path) {
+    torch::Tensor image = preprocess_image(load_image(path), path);
+    if (!options_.save_input_dir.empty()) {
+      write_file_atomically(fs::path(options_.save_input_dir) / saved_input_name(index, path),
+                            encode_png(image));
+    }
+    return image;
   }
-  return line;
-}
+
+  const PredictOptions& options_;
+  Checkpoint& checkpoint_;
+  torch::Device device_;
+  PredictionWriter& writer_;
+};
 
 }  // namespace
 
@@ -61,24 +107,30 @@ std::vector<std::vector<ClassScore>> classify(Cnn& model, const torch::Tensor& i
   return result;
 }
 
-void run_predict(const PredictOptions& options, std::ostream& out) {
-  if (options.top_k < 1 || options.top_k > kNumClasses) {
-    throw UsageError("--top-k: must be between 1 and " + std::to_string(kNumClasses));
-  }
+std::string saved_input_name(std::size_t index, const std::string& input) {
+  std::string stem = fs::path(input).stem().string().substr(0, kMaxSavedStemBytes);
+  return fmt::format("{:06d}-{}.png", index + 1, stem);
+}
+
+void run_predict(const PredictOptions& options, std::istream& in, std::ostream& out) {
+  OutputFormat format = parse_output_format(options.format);
+  check_options(options);
+  if (!options.save_input_dir.empty()) make_save_directory(options.save_input_dir);
   configure_runtime(options.threads);
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
-  PreparedInputs inputs = prepare_inputs(options.images);
-  if (!inputs.tensors.empty()) {
-    torch::Tensor batch = torch::stack(inputs.tensors).to(device);
-    auto scores = classify(checkpoint.model, batch, options.top_k);
-    for (std::size_t i = 0; i < scores.size(); ++i) {
-      out << inputs.names[i] << ": " << format_scores(scores[i], checkpoint.class_names) << "\n";
-    }
+  InputList inputs = collect_inputs(options.inputs, in);
+  auto writer = make_prediction_writer(format, out, checkpoint.class_names, options.top_k);
+  ChunkPredictor predictor(options, checkpoint, device, *writer);
+  std::size_t failures = inputs.failures;
+  auto batch = static_cast<std::size_t>(options.batch_size);
+  for (std::size_t begin = 0; begin < inputs.paths.size(); begin += batch) {
+    failures += predictor.run(inputs.paths, begin, std::min(begin + batch, inputs.paths.size()));
   }
-  if (inputs.failures > 0) {
-    throw AlreadyReported(fmt::format("{} of {} images could not be predicted", inputs.failures,
-                                      options.images.size()));
+  writer->finish();
+  if (failures > 0) {
+    throw AlreadyReported(fmt::format("{} of {} inputs could not be predicted", failures,
+                                      inputs.paths.size() + inputs.failures));
   }
 }
 

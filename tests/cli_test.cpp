@@ -10,6 +10,8 @@
 
 #include "fmnist/checkpoint.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 
 namespace fmnist {
@@ -110,15 +112,51 @@ TEST_F(CliTest, PredictGoesOnAfterABadImage) {
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
 }
 
+TEST_F(CliTest, PredictsDirectoriesAndStdinPathsAsJson) {
+  testing::save_fresh_checkpoint(dir_ / "model.pt", /*seed=*/1);
+  auto items = testing::make_split(4, 2).images;
+  std::filesystem::create_directories(dir_ / "photos" / "more");
+  for (const char* name : {"photos/a.png", "photos/more/b.png", "listed.png"}) {
+    testing::write_bytes(dir_ / name, testing::png_bytes(items[name[0] == 'l'].unsqueeze(2)));
+  }
+  testing::write_bytes(dir_ / "photos" / "c.jpg", "not a JPEG");
+  testing::write_bytes(dir_ / "list.txt", "listed.png\n");
+  CommandResult run = fmnist(
+      "predict photos - --format json --top-k 2 --device cpu --save-input seen <list.txt", dir_);
+  EXPECT_EQ(run.status, 1);  // c.jpg failed, the others were predicted
+  expect_one_error_line(run, "photos/c.jpg: not a readable image");
+  auto document = nlohmann::json::parse(run.out);
+  ASSERT_EQ(document["predictions"].size(), 4u) << run.out;
+  EXPECT_EQ(document["predictions"][0]["input"], "photos/a.png");
+  EXPECT_EQ(document["predictions"][1]["input"], "photos/c.jpg");
+  EXPECT_EQ(document["predictions"][2]["input"], "photos/more/b.png");
+  EXPECT_EQ(document["predictions"][3]["input"], "listed.png");
+  EXPECT_EQ(document["predictions"][3]["top"].size(), 2u);
+  EXPECT_EQ(document["failed"], 1);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "seen" / "000004-listed.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "seen" / "000002-c.png"));
+}
+
+TEST_F(CliTest, PredictCsvIsOneRowPerInput) {
+  testing::save_fresh_checkpoint(dir_ / "model.pt", /*seed=*/1);
+  testing::write_bytes(dir_ / "a,b.png",
+                       testing::png_bytes(testing::make_split(1, 2).images[0].unsqueeze(2)));
+  CommandResult run = fmnist("predict 'a,b.png' --format csv --device cpu", dir_);
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out.rfind("input,class_1,probability_1,error\n\"a,b.png\",", 0), 0u) << run.out;
+  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 2) << run.out;
+}
+
 TEST_F(CliTest, UsageErrorsExitTwo) {
   struct Case {
     const char* args;
     const char* fragment;
   } cases[] = {
-      {"", "A subcommand is required"},          {"train --epochs 0", "--epochs"},
-      {"train --batch-size -5", "--batch-size"}, {"train --device tpu", "--device"},
-      {"train --frobnicate", "frobnicate"},      {"predict", "images is required"},
-      {"predict x.png --top-k 11", "--top-k"},   {"eval --split validation", "--split"},
+      {"", "A subcommand is required"},           {"train --epochs 0", "--epochs"},
+      {"train --batch-size -5", "--batch-size"},  {"train --device tpu", "--device"},
+      {"train --frobnicate", "frobnicate"},       {"predict", "images is required"},
+      {"predict x.png --top-k 11", "--top-k"},    {"eval --split validation", "--split"},
+      {"predict x.png --format xml", "--format"},
   };
   for (const Case& c : cases) {
     CommandResult run = fmnist(c.args, dir_);

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include "fmnist/checkpoint.hpp"
+
 #include <stb_image_write.h>
 #include <zlib.h>
 
@@ -99,6 +101,25 @@ std::string jpeg_bytes(const torch::Tensor& hwc) {
   return out;
 }
 
+std::string with_exif_orientation(const std::string& jpeg, int orientation, bool big_endian) {
+  auto u16 = [&](unsigned v) {
+    std::string b = {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
+    return big_endian ? b : std::string{b[1], b[0]};
+  };
+  auto u32 = [&](std::uint32_t v) {
+    return big_endian ? u16(v >> 16) + u16(v & 0xffff) : u16(v & 0xffff) + u16(v >> 16);
+  };
+  // TIFF header, then IFD 0 at offset 8: one entry, Orientation (274), SHORT (3), count 1, its
+  // value left-justified in the 4-byte field; no next IFD.
+  std::string tiff = (big_endian ? "MM" : "II") + u16(42) + u32(8) + u16(1) + u16(274) + u16(3) +
+                     u32(1) + u16(orientation) + u16(0) + u32(0);
+  std::string payload = std::string("Exif\0\0", 6) + tiff;
+  std::size_t length = payload.size() + 2;
+  std::string segment = std::string("\xFF\xE1", 2) + static_cast<char>(length >> 8) +
+                        static_cast<char>(length & 0xff) + payload;
+  return jpeg.substr(0, 2) + segment + jpeg.substr(2);
+}
+
 std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
                           const std::string& rows, const std::string& palette) {
   std::string filtered;
@@ -114,6 +135,13 @@ std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
   std::string png = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", header);
   if (!palette.empty()) png += png_chunk("PLTE", palette);
   return png + png_chunk("IDAT", compressed) + png_chunk("IEND", "");
+}
+
+void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  Checkpoint checkpoint;
+  checkpoint.model = Cnn();
+  save_checkpoint(path, checkpoint, /*optimizer=*/nullptr);
 }
 
 SyntheticSplit make_split(std::int64_t count, std::uint64_t seed) {

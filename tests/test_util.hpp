@@ -34,10 +34,16 @@ std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string&
 // PNG bytes of uint8 [H, W, C] pixels (C = 1..4), through stb_image_write.
 std::string png_bytes(const torch::Tensor& hwc);
 std::string jpeg_bytes(const torch::Tensor& hwc);
+// `jpeg` with an APP1 EXIF segment after its SOI marker whose IFD 0 holds only an Orientation
+// tag, in big-endian ("MM") or little-endian ("II") TIFF byte order.
+std::string with_exif_orientation(const std::string& jpeg, int orientation, bool big_endian = true);
 // A hand-built PNG of any bit depth and colour type; `rows` are the raw scanlines without
 // filter bytes, `palette` the PLTE content for colour type 3.
 std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
                           const std::string& rows, const std::string& palette = "");
+
+// Saves a freshly initialised model (seeded) as a checkpoint at `path`.
+void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed);
 
 // A learnable synthetic split: class c is a bright bar of a class-specific shape on black.
 struct SyntheticSplit {

@@ -14,7 +14,8 @@ inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 26;  // 8192 
 inline constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{1} << 28;
 
 // Decodes a PNG, JPEG, GIF (its first frame), BMP or binary PGM/PPM image with stb_image, 1-4
-// channels, into grayscale float [H, W] in [0, 1], alpha composited over white. ImageError
+// channels, into grayscale float [H, W] in [0, 1], alpha composited over white, a JPEG turned
+// upright as its EXIF orientation says. ImageError
 // naming `name` for anything else (stb_image's TGA, PSD, PIC and HDR decoders are not exposed).
 torch::Tensor decode_image(std::string_view bytes, const std::string& name);
 torch::Tensor load_image(const std::filesystem::path& path);
@@ -24,5 +25,8 @@ torch::Tensor load_image(const std::filesystem::path& path);
 // side scaled to 28 pixels, centred. Returns float [1, 28, 28] in [0, 1]; ImageError if the
 // image has no item (a uniform image).
 torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& name);
+
+// An 8-bit grayscale PNG of a float [H, W] or [1, H, W] image in [0, 1].
+std::string encode_png(const torch::Tensor& image);
 
 }  // namespace fmnist

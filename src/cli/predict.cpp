@@ -9,14 +9,25 @@ namespace fmnist::cli {
 void add_predict_command(CLI::App& app) {
   auto options = std::make_shared<PredictOptions>();
   CLI::App* command = app.add_subcommand("predict", "Classify image files");
-  command->add_option("images", options->images, "Images (PNG, JPEG, GIF, BMP, binary PGM/PPM)")
+  command
+      ->add_option("images", options->inputs,
+                   "Image files (PNG, JPEG, GIF, BMP, binary PGM/PPM), directories (searched "
+                   "recursively), or - for paths on stdin, one a line")
       ->required();
   command->add_option("--model", options->model_path, "Checkpoint to use")->capture_default_str();
   command->add_option("--top-k", options->top_k, "Classes to show per image, best first")
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
+  command->add_option("--format", options->format, "text, json (one document) or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}))
+      ->capture_default_str();
+  command->add_option("--save-input", options->save_input_dir,
+                      "Write the 28x28 image the model saw for each input into this directory");
+  command->add_option("--batch-size", options->batch_size, "Images per forward pass")
+      ->check(positive_number())
+      ->capture_default_str();
   add_runtime_flags(*command, options->device, options->threads);
-  command->callback([options] { run_predict(*options, std::cout); });
+  command->callback([options] { run_predict(*options, std::cin, std::cout); });
 }
 
 }  // namespace fmnist::cli

@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Loads an fmnist checkpoint into an equivalent torch.nn.Module of Python PyTorch.
+
+An fmnist checkpoint is a LibTorch archive: torch.jit.load opens it, its metadata are
+attributes ("format", "arch", "class_names", "pixel_scale", ...) and the model's weights are the
+parameters and buffers under "model." (torch.load cannot read it: pytorch#33811).
+
+  to_pytorch.py model.pt --out model.pth       state dict + metadata for FmnistCnn (torch.save)
+  to_pytorch.py model.pt --onnx model.onnx     ONNX export with torch.onnx.export
+  to_pytorch.py model.pt --eval DATA_DIR       loss and accuracy on the test split
+  to_pytorch.py model.pt --check IN LOGITS     exit 0 if the logits of the float32 inputs IN
+                                               (N x 1 x 28 x 28, raw little-endian) match the
+                                               float32 N x 10 LOGITS fmnist computed, to 1e-5
+
+In your own code: sys.path.insert(0, "<fmnist>/scripts"); from to_pytorch import load_fmnist.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CHECKPOINT_FORMAT = "fmnist-checkpoint"
+CHECKPOINT_VERSION = 1
+ARCHS = ("cnn", "cnn-bn")
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+TOLERANCE = 1e-5
+
+
+class FmnistCnn(nn.Module):
+    """fmnist's network (src/model.cpp): Conv 32 3x3, MaxPool 2, ReLU, Conv 64 3x3, MaxPool 2,
+    ReLU, Dense 128, ReLU, Dropout 0.2, Dense 10; "cnn-bn" adds BatchNorm after conv1, conv2
+    and fc1 (before pooling and ReLU). Takes float N x 1 x 28 x 28 (pixels / 255, a light item
+    on black), returns logits."""
+
+    def __init__(self, arch="cnn"):
+        super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"architecture {arch!r} is not one of {ARCHS}")
+        batch_norm = arch == "cnn-bn"
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.bn1 = nn.BatchNorm2d(32) if batch_norm else nn.Identity()
+        self.conv2 = nn.Conv2d(32, 64, 3)
+        self.bn2 = nn.BatchNorm2d(64) if batch_norm else nn.Identity()
+        self.fc1 = nn.Linear(64 * 5 * 5, 128)
+        self.bn3 = nn.BatchNorm1d(128) if batch_norm else nn.Identity()
+        self.dropout = nn.Dropout(0.2)
+        self.fc2 = nn.Linear(128, NUM_CLASSES)
+
+    def forward(self, x):
+        x = F.relu(F.max_pool2d(self.bn1(self.conv1(x)), 2))
+        x = F.relu(F.max_pool2d(self.bn2(self.conv2(x)), 2))
+        x = F.relu(self.bn3(self.fc1(torch.flatten(x, 1))))
+        return self.fc2(self.dropout(x))
+
+
+def checkpoint_error(path, problem):
+    return SystemExit(f"to_pytorch: error: {path}: {problem}")
+
+
+def read_metadata(archive, path):
+    """The checkpoint's metadata as a dict, after checking it is an fmnist checkpoint."""
+    def field(key):
+        if not hasattr(archive, key):
+            raise checkpoint_error(path, f"not an fmnist checkpoint (no {key!r} field)")
+        return getattr(archive, key)
+
+    if field("format") != CHECKPOINT_FORMAT or field("version") != CHECKPOINT_VERSION:
+        raise checkpoint_error(path, f"not an fmnist checkpoint of format {CHECKPOINT_VERSION}")
+    if field("arch") not in ARCHS or field("arch.image_size") != IMAGE_SIZE:
+        raise checkpoint_error(path, f"architecture {field('arch')!r} is not one of {ARCHS}")
+    return {key: field(key) for key in ("arch", "class_names", "pixel_scale", "epoch")}
+
+
+def load_fmnist(path):
+    """(FmnistCnn in eval mode on the CPU, metadata dict) of an fmnist checkpoint."""
+    try:
+        archive = torch.jit.load(path, map_location="cpu")
+    except (RuntimeError, ValueError, OSError) as e:
+        raise checkpoint_error(path, f"not a readable checkpoint ({str(e).splitlines()[0]})")
+    metadata = read_metadata(archive, path)
+    tensors = dict(archive.named_parameters())
+    tensors.update(archive.named_buffers())
+    state = {name[len("model."):]: t.detach().clone()
+             for name, t in tensors.items() if name.startswith("model.")}
+    model = FmnistCnn(metadata["arch"])
+    model.load_state_dict(state, strict=True)  # every weight present, none left over
+    return model.eval(), metadata
+
+
+def read_floats(path, shape):
+    values = np.fromfile(path, dtype="<f4")
+    return torch.from_numpy(values.copy()).reshape(shape)
+
+
+def check_logits(model, inputs_path, logits_path):
+    """True if the model's logits for the inputs file match the logits file to TOLERANCE."""
+    inputs = read_floats(inputs_path, (-1, 1, IMAGE_SIZE, IMAGE_SIZE))
+    expected = read_floats(logits_path, (-1, NUM_CLASSES))
+    with torch.no_grad():
+        logits = model(inputs)
+    difference = (logits - expected).abs().max().item()
+    print(f"{len(inputs)} inputs: largest logit difference {difference:.3g} "
+          f"(tolerance {TOLERANCE:g})")
+    return logits.shape == expected.shape and difference <= TOLERANCE
+
+
+def evaluate(model, metadata, data_dir):
+    """Prints loss and accuracy on the test split, as `fmnist eval` does."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+    from common import idx_path, read_idx
+    images = read_idx(idx_path(data_dir, "t10k", "images")).unsqueeze(1).float()
+    labels = read_idx(idx_path(data_dir, "t10k", "labels")).long()
+    with torch.no_grad():
+        logits = torch.cat([model(batch * metadata["pixel_scale"])
+                            for batch in images.split(256)])
+    loss = F.cross_entropy(logits, labels).item()
+    accuracy = (logits.argmax(1) == labels).double().mean().item()
+    print(f"test split ({len(labels)} images): loss {loss:.4f}, accuracy {100 * accuracy:.2f}%")
+
+
+def export_onnx(model, path):
+    dummy = torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    torch.onnx.export(model, dummy, path, input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                      opset_version=13)
+    print(f"wrote {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="an fmnist checkpoint (model.pt)")
+    parser.add_argument("--out", help="write a torch.save file: arch, class_names, "
+                                      "pixel_scale and the state_dict for FmnistCnn")
+    parser.add_argument("--onnx", help="export the model to this ONNX file")
+    parser.add_argument("--eval", metavar="DATA_DIR", help="evaluate on DATA_DIR's test split")
+    parser.add_argument("--check", nargs=2, metavar=("INPUTS", "LOGITS"),
+                        help="compare with logits fmnist computed (raw float32 files)")
+    args = parser.parse_args()
+    model, metadata = load_fmnist(args.checkpoint)
+    print(f"{args.checkpoint}: arch {metadata['arch']}, epoch {metadata['epoch']}, "
+          f"{sum(p.numel() for p in model.parameters())} parameters")
+    if args.out:
+        torch.save(dict(metadata, state_dict=model.state_dict()), args.out)
+        print(f"wrote {args.out}")
+    if args.onnx:
+        export_onnx(model, args.onnx)
+    if args.eval:
+        evaluate(model, metadata, args.eval)
+    if args.check and not check_logits(model, *args.check):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
