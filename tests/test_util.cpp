@@ -1,7 +1,10 @@
 #include "test_util.hpp"
 
 #include <stb_image_write.h>
+#include <sys/wait.h>
 #include <zlib.h>
+
+#include <cstdlib>
 
 #include <fstream>
 #include <random>
@@ -114,6 +117,36 @@ std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
   std::string png = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", header);
   if (!palette.empty()) png += png_chunk("PLTE", palette);
   return png + png_chunk("IDAT", compressed) + png_chunk("IEND", "");
+}
+
+CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir) {
+  std::string command = "cd '" + dir.string() + "' && FMNIST_DATA= '" FMNIST_BINARY "' " + args +
+                        " >stdout.txt 2>stderr.txt";
+  int raw = std::system(command.c_str());
+  CommandResult run;
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  run.out = read_bytes(dir / "stdout.txt");
+  run.err = read_bytes(dir / "stderr.txt");
+  return run;
+}
+
+void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
+                          const std::string& key, const c10::IValue& value) {
+  save_checkpoint(path, checkpoint, nullptr);
+  torch::serialize::InputArchive in;
+  in.load_from(path.string());
+  torch::serialize::OutputArchive out;
+  for (const std::string& name : in.keys()) {
+    c10::IValue field;
+    if (name == "model") {
+      torch::serialize::OutputArchive copy;
+      checkpoint.model->save(copy);
+      out.write("model", copy);
+    } else if (in.try_read(name, field)) {
+      out.write(name, name == key ? value : field);
+    }
+  }
+  out.save_to(path.string());
 }
 
 SyntheticSplit make_split(std::int64_t count, std::uint64_t seed) {
