@@ -37,7 +37,9 @@ void expect_clean_failure(const Case& c, const testing::CommandResult& run) {
   std::istringstream lines(run.err);
   std::string line, last;
   while (std::getline(lines, line)) {
-    if (!last.empty()) EXPECT_EQ(last.rfind('[', 0), 0u) << "not a log line: " << last;
+    if (!last.empty()) {
+      EXPECT_EQ(last.rfind('[', 0), 0u) << "not a log line: " << last;
+    }
     last = line;
   }
   EXPECT_EQ(last.rfind("fmnist: error: ", 0), 0u) << run.err;

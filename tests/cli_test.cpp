@@ -145,7 +145,7 @@ TEST_F(CliTest, BadFilesExitOneWithOneLine) {
 
 TEST_F(CliTest, InterruptKeepsCheckpointAndSaysHowToResume) {
   testing::write_dataset(dir_.path(), /*train_count=*/2000, /*test_count=*/100);
-  pid_t pid = spawn_fmnist("train --epochs 1000 --data . --device cpu --threads 1", dir_.path());
+  pid_t pid = spawn_fmnist("train --epochs 1000 --data . --device cpu --threads 1", dir_);
   ASSERT_TRUE(wait_for_text(dir_ / "stderr.txt", "epoch  1/1000", pid));
   kill(pid, SIGINT);
   EXPECT_EQ(wait_status(pid), 130);
@@ -169,7 +169,7 @@ TEST_F(CliTest, SigkillAtAnyMomentLeavesLoadableCheckpoints) {
   for (int round = 0; round < 4; ++round) {
     std::string resume = round == 0 ? "" : " --resume model.last.pt";
     std::filesystem::remove(dir_ / "stderr.txt");  // not to find the last round's log
-    pid_t pid = spawn_fmnist("train --epochs 1000 --data . --device cpu" + resume, dir_.path());
+    pid_t pid = spawn_fmnist("train --epochs 1000 --data . --device cpu" + resume, dir_);
     ASSERT_TRUE(wait_for_text(dir_ / "stderr.txt", " train loss ", pid))
         << testing::read_bytes(dir_ / "stderr.txt");
     usleep(100000 + rng() % 400000);
