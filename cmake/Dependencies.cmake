@@ -146,16 +146,7 @@ else()
   target_link_libraries(fmnist::exif INTERFACE "${exif_dir}/lib/libexif.a" m)
 endif()
 
-# stb_image: cmake/Stb.cmake prefers Debian's libstb through pkg-config and otherwise compiles
-# the implementation from the headers in STB_INCLUDE_DIR, which we point at the carry where the
-# system has no stb headers.
-if(NOT FMNIST_USE_CARRY)
-  find_path(STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
-endif()
-if(FMNIST_USE_CARRY OR NOT STB_INCLUDE_DIR)
-  fmnist_carried(stb_dir stb include/stb/stb_image.h libstb-dev)
-  set(STB_INCLUDE_DIR "${stb_dir}/include/stb" CACHE PATH "stb headers" FORCE)
-endif()
+# stb_image: vendored (third_party/stb), compiled by cmake/Stb.cmake.
 include(${CMAKE_CURRENT_LIST_DIR}/Stb.cmake)
 
 # GoogleTest, for tests/: GTest::gtest_main from the installed package or built from the

@@ -3,14 +3,16 @@
 #
 #   FMNIST_SANITIZE=ON  AddressSanitizer + UndefinedBehaviorSanitizer everywhere (gcc or clang);
 #                       any undefined behaviour aborts (-fno-sanitize-recover), so a test that
-#                       triggers it fails. scripts/sanitize.sh builds build-asan/ and runs ctest.
+#                       triggers it fails.
 #   FMNIST_FUZZ=ON      libFuzzer targets in tests/fuzz (clang only): every source gets coverage
 #                       instrumentation (-fsanitize=fuzzer-no-link) plus ASan+UBSan, and the fuzz
 #                       executables link with FMNIST_FUZZ_LINK_FLAGS (-fsanitize=fuzzer,...),
-#                       which brings libFuzzer's main. scripts/fuzz.sh builds build-fuzz/.
+#                       which brings libFuzzer's main. The tests link without it and run as an
+#                       ASan+UBSan suite: scripts/build-asan.sh builds build-asan/ this way for
+#                       both scripts/sanitize.sh and scripts/fuzz.sh.
 #
-# LibTorch, zlib, OpenBLAS and libstb stay Debian's uninstrumented shared libraries: ASan still
-# intercepts their malloc/free and memcpy, UBSan and coverage only see our own code. The runtime
+# LibTorch, zlib and OpenBLAS stay Debian's uninstrumented shared libraries (stb_image is compiled
+# here, instrumented): ASan still intercepts their malloc/free and memcpy. The runtime
 # options that make LibTorch behave under ASan are in scripts/sanitize.sh and scripts/fuzz.sh.
 
 option(FMNIST_SANITIZE "Build everything with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)

@@ -1,17 +1,8 @@
-# stb_image: prefer Debian's shared libstb (it keeps Debian's security fixes); where only the
-# headers exist (e.g. a GPU machine given carried headers), compile the implementation ourselves.
-find_package(PkgConfig QUIET)
-if(PKG_CONFIG_FOUND)
-  pkg_check_modules(STB QUIET IMPORTED_TARGET stb)
-endif()
-add_library(fmnist::stb INTERFACE IMPORTED)
-if(STB_FOUND)
-  target_link_libraries(fmnist::stb INTERFACE PkgConfig::STB)
-else()
-  find_path(STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
-  message(STATUS "libstb not found: compiling stb_image from ${STB_INCLUDE_DIR}")
-  add_library(fmnist_stb_impl STATIC ${CMAKE_CURRENT_LIST_DIR}/stb_impl.cpp)
-  set_target_properties(fmnist_stb_impl PROPERTIES POSITION_INDEPENDENT_CODE ON)
-  target_include_directories(fmnist_stb_impl PUBLIC ${STB_INCLUDE_DIR})
-  target_link_libraries(fmnist::stb INTERFACE fmnist_stb_impl)
-endif()
+# stb_image 2.30 and stb_image_write 1.16, vendored in third_party/stb (see its README.md): Debian
+# 12's libstb has stb_image 2.27, whose JPEG decoder reads out of bounds on hostile files. Both
+# are compiled in one translation unit, cmake/stb_impl.cpp, with the flags of the build it is in
+# (sanitizer and fuzzing instrumentation included), and linked statically.
+add_library(fmnist_stb STATIC ${CMAKE_CURRENT_LIST_DIR}/stb_impl.cpp)
+set_target_properties(fmnist_stb PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_include_directories(fmnist_stb SYSTEM PUBLIC ${PROJECT_SOURCE_DIR}/third_party/stb)
+add_library(fmnist::stb ALIAS fmnist_stb)

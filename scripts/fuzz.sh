@@ -1,37 +1,35 @@
 #!/usr/bin/env bash
 # Usage: scripts/fuzz.sh [SECONDS]   (default 60)
 #
-# Builds the libFuzzer targets of tests/fuzz with clang in build-fuzz/ (FMNIST_FUZZ=ON: our code
+# Builds the libFuzzer targets of tests/fuzz with clang in build-asan/ (scripts/build-asan.sh: our code
 # and stb_image instrumented with coverage, ASan and UBSan; LibTorch and zlib are Debian's
 # uninstrumented libraries) and runs each target for SECONDS on a copy of its seed corpus in a
 # temporary directory, so tests/fuzz/corpus/ does not grow. Prints the executions per target and
 # exits non-zero on any finding: a crash, a sanitizer report, an exception other than
 # fmnist::Error, a broken result contract, a hang (-timeout), or memory use past the limits.
-# Reproducers land in build-fuzz/fuzz-artifacts/<date-time>/; rerun one with
-#   build-fuzz/tests/fuzz/image_fuzz build-fuzz/fuzz-artifacts/<date-time>/image-crash-...
-# (with the ASAN_OPTIONS below). Needs Debian's clang and libclang-rt-14-dev.
+# Reproducers land in build-asan/fuzz-artifacts/<date-time>/; rerun one with
+#   build-asan/tests/fuzz/image_fuzz build-asan/fuzz-artifacts/<date-time>/image-crash-...
+# (with the ASAN_OPTIONS below).
 set -euo pipefail
 
 seconds=${1:-60}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=$root/build-fuzz
+build=$root/build-asan
 artifacts=$build/fuzz-artifacts/$(date +%Y%m%d-%H%M%S)  # this run's findings only
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++ -DFMNIST_FUZZ=ON -DFMNIST_BUILD_TESTS=OFF >/dev/null
-ninja -C "$build" idx_fuzz image_fuzz
+"$root/scripts/build-asan.sh" idx_fuzz image_fuzz
 
 # Runtime settings. LibTorch, zlib and OpenBLAS are Debian's uninstrumented libraries; clang
 # links the static ASan runtime into the executable, so their malloc/free go through ASan's
 # allocator too, and they need no suppression here: no ODR-violation or new/delete-mismatch
-# report comes from them in these targets (see scripts/sanitize.sh for the gcc build). Leak
+# report comes from them in these targets (nor in the test suite, scripts/sanitize.sh). Leak
 # detection stays on: libFuzzer checks every input for leaks (a missing stbi_image_free or
 # inflateEnd would show); LibTorch's lifetime caches stay reachable from globals, so LSan does
 # not count them. UBSan prints the stack and stops at the first report (the build also has
-# -fno-sanitize-recover=undefined). New heap blocks are filled with 0xff (their first 64 KiB):
-# stb_image 2.27 reads uninitialised Huffman tables, and with ASan's default (only the first
-# 4 KiB, with 0xbe) such a finding depends on what the heap held before and does not reproduce.
+# -fno-sanitize-recover=undefined). New heap blocks are filled with 0xff (their first 64 KiB), so
+# that a read of uninitialised memory (as stb_image 2.27's of undefined Huffman tables was)
+# reproduces; with ASan's default (the first 4 KiB, with 0xbe) it depends on the heap's past.
 asan_defaults=detect_leaks=1:symbolize=1:max_malloc_fill_size=65536:malloc_fill_byte=255
 export ASAN_OPTIONS=${ASAN_OPTIONS:-$asan_defaults}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -11,7 +11,6 @@
 #   spdlog/include/{spdlog,fmt}/  spdlog and fmt, used header-only (SPDLOG_HEADER_ONLY,
 #                                 FMT_HEADER_ONLY; Debian's tweakme.h sets SPDLOG_FMT_EXTERNAL,
 #                                 so spdlog includes <fmt/...> from beside it)
-#   stb/include/stb/              stb_image.h, stb_image_write.h (compiled by cmake/Stb.cmake)
 #   zlib/include, zlib/lib/libz.a zlib (x86-64, position-independent)
 #   nlohmann_json/include/        header-only nlohmann/json
 #   libexif/include, lib/libexif.a libexif (x86-64, position-independent)
@@ -31,7 +30,6 @@ need() {
 need /usr/include/CLI/CLI.hpp libcli11-dev
 need /usr/include/spdlog/spdlog.h libspdlog-dev
 need /usr/include/fmt/format.h libfmt-dev
-need /usr/include/stb/stb_image.h libstb-dev
 need /usr/include/zlib.h zlib1g-dev
 need /usr/lib/x86_64-linux-gnu/libz.a zlib1g-dev
 need /usr/include/nlohmann/json.hpp nlohmann-json3-dev
@@ -42,12 +40,11 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
 done
 
 rm -rf "$carry"
-mkdir -p "$carry"/{CLI11/include,spdlog/include,stb/include/stb,zlib/include,zlib/lib,data} \
+mkdir -p "$carry"/{CLI11/include,spdlog/include,zlib/include,zlib/lib,data} \
   "$carry"/{nlohmann_json/include,libexif/include,libexif/lib}
 
 cp -a /usr/include/CLI "$carry/CLI11/include/"
 cp -a /usr/include/spdlog /usr/include/fmt "$carry/spdlog/include/"
-cp -a /usr/include/stb/stb_image.h /usr/include/stb/stb_image_write.h "$carry/stb/include/stb/"
 cp -a /usr/include/zlib.h /usr/include/zconf.h "$carry/zlib/include/"
 cp -a /usr/lib/x86_64-linux-gnu/libz.a "$carry/zlib/lib/"
 cp -a /usr/include/nlohmann "$carry/nlohmann_json/include/"
@@ -69,8 +66,9 @@ grep -q '^#define SPDLOG_FMT_EXTERNAL' "$carry/spdlog/include/spdlog/tweakme.h" 
 
 {
   echo "gathered $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME") $(uname -m)"
-  dpkg-query -W -f='${Package} ${Version}\n' libcli11-dev libspdlog-dev libfmt-dev libstb-dev \
-    zlib1g-dev nlohmann-json3-dev libexif-dev googletest dataset-fashion-mnist 2>/dev/null || true
+  dpkg-query -W -f='${Package} ${Version}
+' libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev \
+    nlohmann-json3-dev libexif-dev googletest dataset-fashion-mnist 2>/dev/null || true
   (cd "$carry" && du -s --block-size=1K ./* | sort -k2)
 } >"$carry/MANIFEST"
 

@@ -153,7 +153,6 @@ export TORCH_CUDA_ARCH_LIST=9.0  # no GPU probing at configure time
 step configure 150 "$BUILD_LOG" "${CONFIGURE[@]}"
 CONFIGURE_RC=$RC
 carried=$(grep -o '^-- [A-Za-z0-9]*: using the carried copy' "$STEP_OUT" | awk '{print $2}' | tr -d :)
-grep -q 'compiling stb_image from .*carry' "$STEP_OUT" && carried+=" stb"
 cmake_error=$(grep -m1 -o 'CMake Error.*' "$STEP_OUT")
 row "configure (CUDA LibTorch)" "$(status_of)" "${STEP_S}s; carried: $(echo ${carried:-none} | tr ' ' ,)${cmake_error:+; $cmake_error}"
 if ((CONFIGURE_RC != 0)); then

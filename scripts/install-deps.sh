@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Installs every Debian package fmnist needs to build, test and run on the real data.
-# Idempotent; run as root (or with sudo available) on Debian 12.
+# Usage: scripts/install-deps.sh [fuzz]
+# Installs every Debian package fmnist needs to build, test and run on the real data; with
+# `fuzz`, also clang and its libFuzzer/sanitizer runtimes for scripts/fuzz.sh. (stb_image is
+# vendored in third_party/stb.) Idempotent; run as root (or with sudo available) on Debian 12.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libcli11-dev libspdlog-dev libstb-dev zlib1g-dev libexif-dev nlohmann-json3-dev
+  libtorch-dev libcli11-dev libspdlog-dev zlib1g-dev libexif-dev nlohmann-json3-dev
   libopenblas0-pthread libgtest-dev
   dataset-fashion-mnist
 )
+case ${1:-} in
+  "") ;;
+  fuzz) packages+=(clang libclang-rt-14-dev) ;;
+  *) echo "usage: $0 [fuzz]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,9 +2,8 @@
 # Usage: scripts/sanitize.sh [extra ctest arguments...]
 #
 # Builds everything (library, CLI, tests) with AddressSanitizer + UndefinedBehaviorSanitizer in
-# build-asan/ (FMNIST_SANITIZE=ON, see cmake/Sanitizers.cmake: any undefined behaviour aborts)
-# and runs the whole ctest suite. Exits non-zero if the build fails, a test fails, or a
-# sanitizer reports anything. Uses the default compiler (Debian 12's gcc 12).
+# build-asan/ (scripts/build-asan.sh: clang, any undefined behaviour aborts) and runs the whole
+# ctest suite. Exits non-zero if the build fails, a test fails, or a sanitizer reports anything.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,9 +28,7 @@ asan_settings=(
 export ASAN_OPTIONS=${ASAN_OPTIONS:-$(IFS=:; echo "${asan_settings[*]}")}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=86}
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFMNIST_SANITIZE=ON \
-  -DFMNIST_BUILD_TESTS=ON
-ninja -C "$build"
+"$root/scripts/build-asan.sh"
 
 if [[ ! -f $build/CTestTestfile.cmake ]]; then
   echo "sanitize: no tests configured" >&2

@@ -115,29 +115,10 @@ TEST(CheckpointTest, RejectsForeignLibTorchArchive) {
   EXPECT_NE(load_error(dir / "tensor.pt").find("not an fmnist checkpoint"), std::string::npos);
 }
 
-// A checkpoint whose metadata a test can edit: written field by field like save_checkpoint.
-void write_with(const std::filesystem::path& path, const std::string& key, c10::IValue value) {
-  Checkpoint checkpoint = trained_checkpoint();
-  save_checkpoint(path, checkpoint, nullptr);
-  torch::serialize::InputArchive in;
-  in.load_from(path.string());
-  torch::serialize::OutputArchive out;
-  for (const std::string& name : in.keys()) {
-    c10::IValue field;
-    if (name == "model") {
-      torch::serialize::OutputArchive copy;
-      checkpoint.model->save(copy);
-      out.write("model", copy);
-    } else if (in.try_read(name, field)) {
-      out.write(name, name == key ? value : field);
-    }
-  }
-  out.save_to(path.string());
-}
-
 TEST(CheckpointTest, RejectsFutureFormatVersion) {
   TempDir dir;
-  write_with(dir / "future.pt", "version", c10::IValue(std::int64_t{99}));
+  testing::save_checkpoint_with(dir / "future.pt", trained_checkpoint(), "version",
+                                c10::IValue(std::int64_t{99}));
   EXPECT_NE(load_error(dir / "future.pt").find("format version 99 is not supported"),
             std::string::npos)
       << load_error(dir / "future.pt");
@@ -145,7 +126,8 @@ TEST(CheckpointTest, RejectsFutureFormatVersion) {
 
 TEST(CheckpointTest, RejectsOtherArchitecture) {
   TempDir dir;
-  write_with(dir / "resnet.pt", "arch", c10::IValue(std::string("resnet50")));
+  testing::save_checkpoint_with(dir / "resnet.pt", trained_checkpoint(), "arch",
+                                c10::IValue(std::string("resnet50")));
   EXPECT_NE(load_error(dir / "resnet.pt").find("architecture 'resnet50' is not supported"),
             std::string::npos)
       << load_error(dir / "resnet.pt");
@@ -153,7 +135,8 @@ TEST(CheckpointTest, RejectsOtherArchitecture) {
 
 TEST(CheckpointTest, RejectsWrongFieldType) {
   TempDir dir;
-  write_with(dir / "odd.pt", "epoch", c10::IValue(std::string("three")));
+  testing::save_checkpoint_with(dir / "odd.pt", trained_checkpoint(), "epoch",
+                                c10::IValue(std::string("three")));
   EXPECT_NE(load_error(dir / "odd.pt").find("'epoch' has the wrong type"), std::string::npos);
 }
 

@@ -17,23 +17,8 @@
 namespace fmnist {
 namespace {
 
+using testing::CommandResult;
 using testing::TempDir;
-
-struct CommandResult {
-  int status = -1;
-  std::string out, err;
-};
-
-CommandResult fmnist(const std::string& args, const TempDir& dir) {
-  std::string command = "cd '" + dir.path().string() + "' && FMNIST_DATA= '" FMNIST_BINARY "' " +
-                        args + " >stdout.txt 2>stderr.txt";
-  int raw = std::system(command.c_str());
-  CommandResult run;
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  run.out = testing::read_bytes(dir / "stdout.txt");
-  run.err = testing::read_bytes(dir / "stderr.txt");
-  return run;
-}
 
 // A failure report is exactly one line, ours, and never a C++ backtrace.
 void expect_one_error_line(const CommandResult& run, const std::string& fragment) {
@@ -78,13 +63,13 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   std::filesystem::create_directories(dir_ / "data");
   testing::write_dataset(dir_ / "data", /*train_count=*/500, /*test_count=*/100);
-  CommandResult train =
-      fmnist("train --epochs 4 --batch-size 32 --data data --device cpu --threads 1", dir_);
+  CommandResult train = testing::run_fmnist(
+      "train --epochs 4 --batch-size 32 --data data --device cpu --threads 1", dir_.path());
   ASSERT_EQ(train.status, 0) << train.err;
   EXPECT_NE(train.out.find("model.pt: test accuracy"), std::string::npos) << train.out;
   EXPECT_NE(train.err.find("epoch  4/4"), std::string::npos) << train.err;
 
-  CommandResult eval = fmnist("eval model.pt --data data --device cpu", dir_);
+  CommandResult eval = testing::run_fmnist("eval model.pt --data data --device cpu", dir_.path());
   ASSERT_EQ(eval.status, 0) << eval.err;
   std::string accuracy = eval.out.substr(eval.out.find("accuracy: ") + 10, 6);
   EXPECT_NE(train.out.find("test accuracy " + accuracy), std::string::npos)
@@ -93,7 +78,8 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   // Test item 3 is class 3; saved as a PNG it must be classified as such.
   auto split = testing::make_split(10, 2);
   testing::write_bytes(dir_ / "item.png", testing::png_bytes(split.images[3].unsqueeze(2)));
-  CommandResult predict = fmnist("predict item.png --top-k 2 --device cpu", dir_);
+  CommandResult predict =
+      testing::run_fmnist("predict item.png --top-k 2 --device cpu", dir_.path());
   ASSERT_EQ(predict.status, 0) << predict.err;
   EXPECT_EQ(predict.out.rfind("item.png: Dress ", 0), 0u) << predict.out;
   EXPECT_NE(predict.out.find(", "), std::string::npos) << predict.out;
@@ -101,11 +87,11 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
 
 TEST_F(CliTest, PredictGoesOnAfterABadImage) {
   testing::write_dataset(dir_.path(), 100, 50);
-  ASSERT_EQ(fmnist("train --epochs 1 --data . --device cpu", dir_).status, 0);
+  ASSERT_EQ(testing::run_fmnist("train --epochs 1 --data . --device cpu", dir_.path()).status, 0);
   testing::write_bytes(dir_ / "good.png",
                        testing::png_bytes(testing::make_split(1, 2).images[0].unsqueeze(2)));
   testing::write_bytes(dir_ / "bad.png", "not an image");
-  CommandResult run = fmnist("predict bad.png good.png", dir_);
+  CommandResult run = testing::run_fmnist("predict bad.png good.png", dir_.path());
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.out.find("good.png: "), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("fmnist: error: bad.png: not a readable image"), std::string::npos);
@@ -159,7 +145,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"predict x.png --format xml", "--format"},
   };
   for (const Case& c : cases) {
-    CommandResult run = fmnist(c.args, dir_);
+    CommandResult run = testing::run_fmnist(c.args, dir_.path());
     EXPECT_EQ(run.status, 2) << c.args << ": " << run.err;
     expect_one_error_line(run, c.fragment);
   }
@@ -167,7 +153,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
 
 TEST_F(CliTest, CudaWithoutGpuIsAUsageError) {
   if (std::system("nvidia-smi >/dev/null 2>&1") == 0) GTEST_SKIP() << "a GPU is present";
-  CommandResult run = fmnist("train --device cuda", dir_);
+  CommandResult run = testing::run_fmnist("train --device cuda", dir_.path());
   EXPECT_EQ(run.status, 2);
   expect_one_error_line(run, "--device cuda: no CUDA GPU");
 }
@@ -189,7 +175,7 @@ TEST_F(CliTest, BadFilesExitOneWithOneLine) {
       {"train --data nowhere", "--data nowhere: holds no Fashion-MNIST IDX files"},
   };
   for (const Case& c : cases) {
-    CommandResult run = fmnist(c.args, dir_);
+    CommandResult run = testing::run_fmnist(c.args, dir_.path());
     EXPECT_EQ(run.status, 1) << c.args << ": " << run.err;
     expect_one_error_line(run, c.fragment);
   }
@@ -207,9 +193,10 @@ TEST_F(CliTest, InterruptKeepsCheckpointAndSaysHowToResume) {
             std::string::npos)
       << err;
   std::int64_t saved = load_checkpoint(dir_ / "model.last.pt", torch::kCPU).epoch;
-  CommandResult resumed = fmnist("train --resume model.last.pt --epochs " +
-                                     std::to_string(saved + 1) + " --data . --device cpu",
-                                 dir_);
+  CommandResult resumed =
+      testing::run_fmnist("train --resume model.last.pt --epochs " + std::to_string(saved + 1) +
+                              " --data . --device cpu",
+                          dir_.path());
   EXPECT_EQ(resumed.status, 0) << resumed.err;
   EXPECT_EQ(load_checkpoint(dir_ / "model.pt", torch::kCPU).epoch, saved + 1);
 }
@@ -238,8 +225,36 @@ TEST_F(CliTest, SigkillAtAnyMomentLeavesLoadableCheckpoints) {
   EXPECT_DOUBLE_EQ(last.best_accuracy, best.metrics.test.accuracy);
 }
 
+// kill -9 during epoch 2, then --resume: the final weights are bit for bit those of a run that
+// was never interrupted (same seed, one thread).
+TEST_F(CliTest, ResumeAfterSigkillMidEpochEqualsUninterruptedRun) {
+  testing::write_dataset(dir_.path(), /*train_count=*/1000, /*test_count=*/100);
+  const std::string train = "train --epochs 3 --batch-size 32 --data . --device cpu --threads 1";
+  ASSERT_EQ(testing::run_fmnist(train + " --out whole.pt", dir_.path()).status, 0);
+
+  pid_t pid = spawn_fmnist(train + " --out resumed.pt", dir_);
+  ASSERT_TRUE(wait_for_text(dir_ / "stderr.txt", "epoch  1/3", pid));
+  kill(pid, SIGKILL);
+  ASSERT_EQ(wait_status(pid), 128 + SIGKILL);
+  ASSERT_FALSE(std::filesystem::exists(dir_ / "resumed.pt"));
+  EXPECT_EQ(load_checkpoint(dir_ / "resumed.last.pt", torch::kCPU).epoch, 1);
+  CommandResult resumed =
+      testing::run_fmnist(train + " --out resumed.pt --resume resumed.last.pt", dir_.path());
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+
+  Checkpoint whole = load_checkpoint(dir_ / "whole.pt", torch::kCPU);
+  Checkpoint again = load_checkpoint(dir_ / "resumed.pt", torch::kCPU);
+  EXPECT_EQ(again.epoch, 3);
+  auto expected = whole.model->named_parameters(), actual = again.model->named_parameters();
+  ASSERT_EQ(expected.size(), actual.size());
+  for (const auto& parameter : expected) {
+    EXPECT_TRUE(torch::equal(parameter.value(), actual[parameter.key()])) << parameter.key();
+  }
+  EXPECT_DOUBLE_EQ(again.metrics.test.accuracy, whole.metrics.test.accuracy);
+}
+
 TEST_F(CliTest, HelpListsSubcommandsAndExitCodes) {
-  CommandResult run = fmnist("--help", dir_);
+  CommandResult run = testing::run_fmnist("--help", dir_.path());
   EXPECT_EQ(run.status, 0);
   for (const char* text : {"train", "eval", "predict", "Exit status"}) {
     EXPECT_NE(run.out.find(text), std::string::npos) << text;

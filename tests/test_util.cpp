@@ -3,7 +3,10 @@
 #include "fmnist/checkpoint.hpp"
 
 #include <stb_image_write.h>
+#include <sys/wait.h>
 #include <zlib.h>
+
+#include <cstdlib>
 
 #include <fstream>
 #include <random>
@@ -142,6 +145,36 @@ void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed
   Checkpoint checkpoint;
   checkpoint.model = Cnn();
   save_checkpoint(path, checkpoint, /*optimizer=*/nullptr);
+}
+
+CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir) {
+  std::string command = "cd '" + dir.string() + "' && FMNIST_DATA= '" FMNIST_BINARY "' " + args +
+                        " >stdout.txt 2>stderr.txt";
+  int raw = std::system(command.c_str());
+  CommandResult run;
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  run.out = read_bytes(dir / "stdout.txt");
+  run.err = read_bytes(dir / "stderr.txt");
+  return run;
+}
+
+void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
+                          const std::string& key, const c10::IValue& value) {
+  save_checkpoint(path, checkpoint, nullptr);
+  torch::serialize::InputArchive in;
+  in.load_from(path.string());
+  torch::serialize::OutputArchive out;
+  for (const std::string& name : in.keys()) {
+    c10::IValue field;
+    if (name == "model") {
+      torch::serialize::OutputArchive copy;
+      checkpoint.model->save(copy);
+      out.write("model", copy);
+    } else if (in.try_read(name, field)) {
+      out.write(name, name == key ? value : field);
+    }
+  }
+  out.save_to(path.string());
 }
 
 SyntheticSplit make_split(std::int64_t count, std::uint64_t seed) {

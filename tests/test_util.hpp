@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/checkpoint.hpp"
+
 namespace fmnist::testing {
 
 // A fresh directory under the system temp dir, removed with its content on destruction.
@@ -44,6 +46,19 @@ std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
 
 // Saves a freshly initialised model (seeded) as a checkpoint at `path`.
 void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed);
+
+// Exit status (128 + signal number if killed), stdout and stderr of the fmnist binary run with
+// `args` (shell words) in `dir`, with FMNIST_DATA unset.
+struct CommandResult {
+  int status = -1;
+  std::string out, err;
+};
+CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir);
+
+// Saves `checkpoint` with its metadata field `key` replaced by `value`, written field by field
+// like save_checkpoint, to make checkpoints fmnist must refuse.
+void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
+                          const std::string& key, const c10::IValue& value);
 
 // A learnable synthetic split: class c is a bright bar of a class-specific shape on black.
 struct SyntheticSplit {

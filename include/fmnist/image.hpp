@@ -15,8 +15,8 @@ inline constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{1} << 28;
 
 // Decodes a PNG, JPEG, GIF (its first frame), BMP or binary PGM/PPM image with stb_image, 1-4
 // channels, into grayscale float [H, W] in [0, 1], alpha composited over white, a JPEG turned
-// upright as its EXIF orientation says. ImageError
-// naming `name` for anything else (stb_image's TGA, PSD, PIC and HDR decoders are not exposed).
+// upright as its EXIF orientation says. ImageError naming `name` for anything else (stb_image is
+// built without its TGA, PSD, PIC and HDR decoders).
 torch::Tensor decode_image(std::string_view bytes, const std::string& name);
 torch::Tensor load_image(const std::filesystem::path& path);
 

@@ -1,8 +1,8 @@
 // libFuzzer target for fmnist::decode_image and fmnist::preprocess_image. Run through
 // scripts/fuzz.sh.
 //
-// The input is a whole image file (PNG, JPEG, GIF, BMP, PNM, TGA, PSD, HDR, PIC: whatever
-// stb_image takes). An ImageError (any fmnist::Error) is the expected answer to a bad file; any
+// The input is a whole image file (PNG, JPEG, GIF, BMP, PNM: the decoders compiled into
+// stb_image). An ImageError (any fmnist::Error) is the expected answer to a bad file; any
 // other exception escapes and aborts, as do sanitizer reports, and a result that breaks the
 // documented contract (decode: float [H, W] in [0, 1]; preprocess: float [1, 28, 28] in
 // [0, 1]) traps.
