@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -22,11 +23,15 @@ int run(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   auto* quiet = app.add_flag("-q,--quiet", "Log only warnings and errors");
+  std::optional<std::string> log_file;
+  app.add_option("--log-file", log_file, "Also append the log to this file");
   app.parse_complete_callback(
-      [&] { fmnist::setup_logging(quiet->count() > 0 ? "warn" : log_level); });
+      [&] { fmnist::setup_logging(quiet->count() > 0 ? "warn" : log_level, log_file); });
   fmnist::cli::add_train_command(app);
   fmnist::cli::add_eval_command(app);
   fmnist::cli::add_predict_command(app);
+  fmnist::cli::add_info_command(app);
+  fmnist::cli::add_summary_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

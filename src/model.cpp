@@ -1,5 +1,8 @@
 #include "fmnist/model.hpp"
 
+#include <algorithm>
+
+#include "fmnist/error.hpp"
 #include "fmnist/pool_relu.hpp"
 
 namespace fmnist {
@@ -33,24 +36,54 @@ const std::vector<std::string>& fashion_class_names() {
   return kNames;
 }
 
-CnnImpl::CnnImpl()
-    : conv1_(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(
-                                          1, kConv1Channels, /*kernel_size=*/3)))),
-      conv2_(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(
-                                          kConv1Channels, kConv2Channels, /*kernel_size=*/3)))),
-      fc1_(register_module("fc1", torch::nn::Linear(kFlatFeatures, kHidden))),
-      dropout_(register_module("dropout", torch::nn::Dropout(kDropout))),
-      fc2_(register_module("fc2", torch::nn::Linear(kHidden, kNumClasses))) {
-  for (auto& child : modules(/*include_self=*/false)) keras_init(*child);
+const std::vector<std::string>& supported_archs() {
+  static const std::vector<std::string> kArchs = {kCnnArch, kCnnBnArch};
+  return kArchs;
 }
 
-torch::Tensor CnnImpl::forward(torch::Tensor x) {
+// Registered in forward order. The batch-norm modules draw no random numbers, so the default
+// network's initial weights for a seed are the same with or without them in the code.
+CnnImpl::CnnImpl(const std::string& arch) {
+  const auto& archs = supported_archs();
+  if (std::find(archs.begin(), archs.end(), arch) == archs.end()) {
+    throw UsageError("--arch: '" + arch + "' is not an architecture (cnn or cnn-bn)");
+  }
+  const bool batch_norm = arch == kCnnBnArch;
+  conv1_ = register_module(
+      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, kConv1Channels, /*kernel_size=*/3)));
+  if (batch_norm) bn1_ = register_module("bn1", torch::nn::BatchNorm2d(kConv1Channels));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                        kConv1Channels, kConv2Channels, /*kernel_size=*/3)));
+  if (batch_norm) bn2_ = register_module("bn2", torch::nn::BatchNorm2d(kConv2Channels));
+  fc1_ = register_module("fc1", torch::nn::Linear(kFlatFeatures, kHidden));
+  if (batch_norm) bn3_ = register_module("bn3", torch::nn::BatchNorm1d(kHidden));
+  dropout_ = register_module("dropout", torch::nn::Dropout(kDropout));
+  fc2_ = register_module("fc2", torch::nn::Linear(kHidden, kNumClasses));
+  // Batch norm keeps PyTorch's initialisation (scale 1, shift 0).
+  for (torch::nn::Module* layer : std::initializer_list<torch::nn::Module*>{
+           conv1_.get(), conv2_.get(), fc1_.get(), fc2_.get()}) {
+    keras_init(*layer);
+  }
+}
+
+torch::Tensor CnnImpl::forward(torch::Tensor x, const LayerTrace& trace) {
+  auto step = [&](const char* name, torch::Tensor output) {
+    if (trace) trace(name, output);
+    return output;
+  };
   // Max-pooling before ReLU gives the same values and gradients (ReLU is monotone) and runs
   // the ReLU on a quarter of the elements; max_pool2x2_relu fuses the two.
-  x = max_pool2x2_relu(conv1_(x));
-  x = max_pool2x2_relu(conv2_(x));
-  x = fc1_(x.flatten(/*start_dim=*/1)).relu_();
-  return fc2_(dropout_(x));
+  x = step("conv1", conv1_(x));
+  if (bn1_) x = step("bn1", bn1_(x));
+  x = step("pool1", max_pool2x2_relu(x));
+  x = step("conv2", conv2_(x));
+  if (bn2_) x = step("bn2", bn2_(x));
+  x = step("pool2", max_pool2x2_relu(x));
+  x = step("flatten", x.flatten(/*start_dim=*/1));
+  x = step("fc1", fc1_(x));
+  if (bn3_) x = step("bn3", bn3_(x));
+  x = step("dropout", dropout_(x.relu_()));
+  return step("fc2", fc2_(x));
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

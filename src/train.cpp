@@ -3,15 +3,20 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
+#include "fmnist/augment.hpp"
 #include "fmnist/dataset.hpp"
 #include "fmnist/device.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/evaluate.hpp"
+#include "fmnist/history_csv.hpp"
 #include "fmnist/interrupt.hpp"
+#include "fmnist/progress.hpp"
 #include "fmnist/runtime.hpp"
+#include "fmnist/validation.hpp"
 
 namespace fmnist {
 namespace {
@@ -36,59 +41,51 @@ void check_options(const TrainOptions& options) {
   if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
     throw UsageError("--lr: must be a positive number");
   }
+  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
+    throw UsageError("--weight-decay: must be a number of at least 0");
+  }
+  if (options.patience < 0) throw UsageError("--patience: must be at least 0");
+  if (options.validation != kValidateOnSplit && options.validation != kValidateOnTest) {
+    throw UsageError("--val: '" + options.validation + "' is not split or test");
+  }
   check_writable_directory(fs::path(options.out).parent_path(), "--out " + options.out);
   if (options.checkpoint_dir) {
     check_writable_directory(*options.checkpoint_dir, "--checkpoint-dir");
   }
 }
 
-// Every epoch's shuffle and dropout masks derive from (seed, epoch) alone, so a run resumed
-// after epoch k draws exactly what an uninterrupted run would.
+// Every epoch's shuffle, augmentation and dropout masks derive from (seed, epoch) alone, so a
+// run resumed after epoch k draws exactly what an uninterrupted run would.
 void seed_epoch(std::int64_t seed, std::int64_t epoch) {
   std::uint64_t mixed = static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + epoch;
   torch::manual_seed(mixed);
 }
 
-struct EpochContext {
-  Cnn& model;
-  torch::optim::Adam& optimizer;
-  const Dataset& data;
-  std::int64_t batch_size;
-  const InterruptGuard& interrupts;
-};
-
-SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
-  const Dataset& data = context.data;
-  context.model->train();
-  torch::Tensor order = torch::randperm(data.size(), torch::kInt64).to(data.labels.device());
-  torch::Tensor loss_sum =
-      torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(data.labels.device()));
-  torch::Tensor correct =
-      torch::zeros({}, torch::TensorOptions(torch::kInt64).device(data.labels.device()));
-  for (std::int64_t start = 0; start < data.size(); start += context.batch_size) {
-    if (int signal_number = context.interrupts.pending_signal()) {
-      throw Interrupted("training interrupted during epoch " + std::to_string(epoch),
-                        signal_number);
-    }
-    torch::Tensor rows = order.slice(/*dim=*/0, start, start + context.batch_size);
-    torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
-    torch::Tensor logits =
-        context.model->forward(to_model_input(data.images.index_select(0, rows)));
-    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
-    context.optimizer.zero_grad();
-    loss.backward();
-    context.optimizer.step();
-    loss_sum += loss.detach() * rows.size(0);
-    correct += (logits.argmax(/*dim=*/1) == labels).sum();
-  }
-  double count = static_cast<double>(data.size());
-  return {loss_sum.item<double>() / count, correct.item<double>() / count};
+TrainSettings settings_of(const TrainOptions& options) {
+  TrainSettings settings;
+  settings.epochs = options.epochs;
+  settings.batch_size = options.batch_size;
+  settings.learning_rate = options.learning_rate;
+  settings.seed = options.seed;
+  settings.validation = options.validation;
+  settings.val_split = options.validation == kValidateOnSplit ? options.val_split : 0;
+  settings.lr_schedule = options.lr_schedule;
+  settings.warmup_epochs = options.warmup_epochs;
+  settings.step_size = options.step_size;
+  settings.step_gamma = options.step_gamma;
+  settings.weight_decay = options.weight_decay;
+  settings.patience = options.patience;
+  settings.augment = options.augment;
+  return settings;
 }
 
 Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
   if (!options.resume) {
-    torch::manual_seed(options.seed);
     Checkpoint fresh;
+    fresh.arch = options.arch;
+    fresh.settings = settings_of(options);
+    torch::manual_seed(options.seed);  // right before the only initialisation that counts
+    fresh.model = Cnn(options.arch);
     fresh.model->to(device);
     return fresh;
   }
@@ -97,16 +94,84 @@ Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
     throw UsageError("--resume " + *options.resume + ": already trained for " +
                      std::to_string(resumed.epoch) + " epochs; pass --epochs above that");
   }
+  resumed.settings.epochs = options.epochs;
   return resumed;
 }
 
-void log_epoch(std::int64_t epoch, std::int64_t epochs, const Metrics& metrics, double seconds,
-               double images_per_second) {
+// What a run trains and validates on; the test split only when it validates on it.
+struct RunData {
+  Dataset train;
+  Dataset val;
+};
+
+RunData load_run_data(const fs::path& data_dir, const TrainSettings& settings,
+                      torch::Device device) {
+  Dataset train_set = load_dataset(data_dir, Split::kTrain);
+  if (settings.validation == kValidateOnTest) {
+    return {train_set.to(device), load_dataset(data_dir, Split::kTest).to(device)};
+  }
+  // Fail now, not after the last epoch, if the test files are missing; they are read then.
+  find_split_file(data_dir, Split::kTest, /*labels=*/false);
+  find_split_file(data_dir, Split::kTest, /*labels=*/true);
+  TrainValSplit split = split_for_validation(train_set, settings.val_split, settings.seed);
+  return {split.train.to(device), split.val.to(device)};
+}
+
+struct EpochContext {
+  Cnn& model;
+  torch::optim::Adam& optimizer;
+  const Dataset& data;
+  const TrainSettings& settings;
+  const InterruptGuard& interrupts;
+};
+
+SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
+  const Dataset& data = context.data;
+  const std::int64_t batch_size = context.settings.batch_size;
+  context.model->train();
+  torch::Tensor order = torch::randperm(data.size(), torch::kInt64).to(data.labels.device());
+  torch::Tensor loss_sum =
+      torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(data.labels.device()));
+  torch::Tensor correct =
+      torch::zeros({}, torch::TensorOptions(torch::kInt64).device(data.labels.device()));
+  const std::int64_t batches = (data.size() + batch_size - 1) / batch_size;
+  ProgressBar progress(batches, batch_size);
+  for (std::int64_t batch = 0; batch < batches; ++batch) {
+    if (int signal_number = context.interrupts.pending_signal()) {
+      throw Interrupted("training interrupted during epoch " + std::to_string(epoch),
+                        signal_number);
+    }
+    torch::Tensor rows = order.slice(/*dim=*/0, batch * batch_size, (batch + 1) * batch_size);
+    torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
+    torch::Tensor inputs = to_model_input(data.images.index_select(/*dim=*/0, rows));
+    if (context.settings.augment) inputs = augment_batch(inputs);
+    torch::Tensor logits = context.model->forward(inputs);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+    context.optimizer.zero_grad();
+    loss.backward();
+    context.optimizer.step();
+    loss_sum += loss.detach() * rows.size(0);
+    correct += (logits.argmax(/*dim=*/1) == labels).sum();
+    if (progress.due()) {
+      double seen = static_cast<double>(std::min((batch + 1) * batch_size, data.size()));
+      progress.draw(batch + 1, loss_sum.item<double>() / seen, correct.item<double>() / seen);
+    }
+  }
+  double count = static_cast<double>(data.size());
+  return {loss_sum.item<double>() / count, correct.item<double>() / count};
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
+}
+
+void log_epoch(const EpochRecord& record, const TrainSettings& settings) {
   spdlog::info(
-      "epoch {:>2}/{}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} acc {:.2f}%  {:.1f} s  "
-      "{:.0f} img/s",
-      epoch, epochs, metrics.train.loss, 100 * metrics.train.accuracy, metrics.test.loss,
-      100 * metrics.test.accuracy, seconds, images_per_second);
+      "epoch {:>2}/{}  train loss {:.4f} acc {:.2f}%  {} loss {:.4f} acc {:.2f}%  lr {:.3g}  "
+      "{:.1f} s  {:.0f} img/s",
+      record.epoch, settings.epochs, record.train_loss, 100 * record.train_accuracy,
+      settings.validation == kValidateOnTest ? "test" : "val", record.val_loss,
+      100 * record.val_accuracy, record.learning_rate, record.seconds, record.images_per_second);
 }
 
 std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
@@ -116,15 +181,86 @@ std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
                      saved_epoch, last, options.epochs);
 }
 
-// After every epoch: `best` if the test accuracy improved, then `last`; each write is atomic,
-// so a kill at any moment leaves the previous versions loadable.
+// After every epoch: `best` if the validation accuracy improved, then `last` and the history,
+// then the log line; each write is atomic, so a kill at any moment leaves the previous
+// versions loadable.
 void save_epoch(Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
-                const CheckpointFiles& files) {
-  if (checkpoint.metrics.test.accuracy > checkpoint.best_accuracy) {
-    checkpoint.best_accuracy = checkpoint.metrics.test.accuracy;
+                const CheckpointFiles& files, const std::vector<EpochRecord>& history) {
+  if (checkpoint.metrics.val.accuracy > checkpoint.best_accuracy) {
+    checkpoint.best_accuracy = checkpoint.metrics.val.accuracy;
+    checkpoint.best_epoch = checkpoint.epoch;
     save_checkpoint(files.best, checkpoint, &optimizer);
   }
   save_checkpoint(files.last, checkpoint, &optimizer);
+  write_history_csv(history, files.history);
+  log_epoch(history.back(), checkpoint.settings);
+}
+
+torch::optim::Adam make_optimizer(const Checkpoint& checkpoint) {
+  const TrainSettings& settings = checkpoint.settings;
+  torch::optim::Adam optimizer(checkpoint.model->parameters(),
+                               torch::optim::AdamOptions(settings.learning_rate)
+                                   .eps(kAdamEpsilon)
+                                   .weight_decay(settings.weight_decay));
+  if (checkpoint.optimizer_state) optimizer.load(*checkpoint.optimizer_state);
+  return optimizer;
+}
+
+// The rows of epochs up to `epoch` that an earlier part of this run wrote, so that a resumed
+// run's history covers it all. A missing or unreadable history only costs those rows.
+std::vector<EpochRecord> earlier_history(const fs::path& path, std::int64_t epoch) {
+  std::vector<EpochRecord> kept;
+  if (epoch == 0 || !fs::exists(path)) return kept;
+  try {
+    for (const EpochRecord& record : read_history_csv(path)) {
+      if (record.epoch <= epoch) kept.push_back(record);
+    }
+  } catch (const Error& e) {
+    spdlog::warn("{}; starting the history afresh", e.what());
+  }
+  return kept;
+}
+
+bool stop_early(const Checkpoint& checkpoint) {
+  const std::int64_t patience = checkpoint.settings.patience;
+  if (patience == 0 || checkpoint.epoch - checkpoint.best_epoch < patience) return false;
+  spdlog::info(
+      "stopping early: no better validation accuracy for {} epochs (best {:.2f}% at epoch {})",
+      patience, 100 * checkpoint.best_accuracy, checkpoint.best_epoch);
+  return true;
+}
+
+// One epoch: train and validate; returns its history row.
+EpochRecord run_epoch(EpochContext& context, Checkpoint& checkpoint, const Dataset& val_set,
+                      std::int64_t epoch) {
+  EpochRecord record;
+  record.epoch = epoch;
+  record.learning_rate = learning_rate_at(checkpoint.settings, epoch);
+  set_learning_rate(context.optimizer, record.learning_rate);
+  seed_epoch(checkpoint.settings.seed, epoch);
+  auto start = Clock::now();
+  checkpoint.metrics.train = train_epoch(context, epoch);
+  record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  record.images_per_second = context.data.size() / record.seconds;
+  checkpoint.model->eval();
+  checkpoint.metrics.val = evaluate(checkpoint.model, val_set).metrics;
+  if (checkpoint.settings.validation == kValidateOnTest) {
+    checkpoint.metrics.test = checkpoint.metrics.val;
+  }
+  record.train_loss = checkpoint.metrics.train.loss;
+  record.train_accuracy = checkpoint.metrics.train.accuracy;
+  record.val_loss = checkpoint.metrics.val.loss;
+  record.val_accuracy = checkpoint.metrics.val.accuracy;
+  return record;
+}
+
+// The one look at the test split of a run that validated on a held-out part of the train set.
+void evaluate_test_once(Checkpoint& checkpoint, const fs::path& data_dir, torch::Device device) {
+  Dataset test_set = load_dataset(data_dir, Split::kTest).to(device);
+  checkpoint.model->eval();
+  checkpoint.metrics.test = evaluate(checkpoint.model, test_set).metrics;
+  spdlog::info("final model on the {} test images: loss {:.4f} acc {:.2f}%", test_set.size(),
+               checkpoint.metrics.test.loss, 100 * checkpoint.metrics.test.accuracy);
 }
 
 }  // namespace
@@ -134,7 +270,8 @@ CheckpointFiles checkpoint_files(const TrainOptions& options) {
   fs::path directory =
       options.checkpoint_dir ? fs::path(*options.checkpoint_dir) : out.parent_path();
   std::string stem = out.stem().string();
-  return {directory / (stem + ".last.pt"), directory / (stem + ".best.pt")};
+  return {directory / (stem + ".last.pt"), directory / (stem + ".best.pt"),
+          directory / (stem + ".history.csv")};
 }
 
 TrainResult train(const TrainOptions& options) {
@@ -142,68 +279,62 @@ TrainResult train(const TrainOptions& options) {
   configure_runtime(options.threads);
   torch::Device device = select_device(options.device);
   fs::path data_dir = resolve_data_dir(options.data_dir);
-  Dataset train_set = load_dataset(data_dir, Split::kTrain).to(device);
-  Dataset test_set = load_dataset(data_dir, Split::kTest).to(device);
-  spdlog::info("device {}, data {}", describe_device(device), data_dir.string());
-
   Checkpoint checkpoint = starting_point(options, device);
   if (device.is_cpu()) use_channels_last(*checkpoint.model);
   TrainSettings& settings = checkpoint.settings;
-  if (!options.resume) {
-    settings = {options.epochs, options.batch_size, options.learning_rate, options.seed, ""};
-  }
-  // A resumed run keeps the batch size, learning rate and seed it started with, so that it
-  // draws what the uninterrupted run would have.
-  settings.epochs = options.epochs;
   settings.data_dir = data_dir.string();
-  torch::optim::Adam optimizer(checkpoint.model->parameters(),
-                               torch::optim::AdamOptions(settings.learning_rate).eps(kAdamEpsilon));
-  if (checkpoint.optimizer_state) optimizer.load(*checkpoint.optimizer_state);
-  spdlog::info("training epochs {}..{}: {} training and {} test images, batch {}",
-               checkpoint.epoch + 1, options.epochs, train_set.size(), test_set.size(),
-               settings.batch_size);
+  settings.device = describe_device(device);
+  check_schedule(settings);
+  RunData data = load_run_data(data_dir, settings, device);
+  spdlog::info("device {}, data {}, arch {}", settings.device, data_dir.string(), checkpoint.arch);
+  torch::optim::Adam optimizer = make_optimizer(checkpoint);
+  spdlog::info("training epochs {}..{}: {} training and {} {} images, batch {}",
+               checkpoint.epoch + 1, settings.epochs, data.train.size(), data.val.size(),
+               settings.validation == kValidateOnTest ? "test" : "validation", settings.batch_size);
 
   CheckpointFiles files = checkpoint_files(options);
+  std::vector<EpochRecord> history = earlier_history(files.history, checkpoint.epoch);
   InterruptGuard interrupts;
-  EpochContext context{checkpoint.model, optimizer, train_set, settings.batch_size, interrupts};
+  EpochContext context{checkpoint.model, optimizer, data.train, settings, interrupts};
   TrainResult result;
   double training_seconds = 0;
   auto run_start = Clock::now();
-  for (std::int64_t epoch = checkpoint.epoch + 1; epoch <= options.epochs; ++epoch) {
-    seed_epoch(settings.seed, epoch);
-    auto epoch_start = Clock::now();
+  while (checkpoint.epoch < settings.epochs && !stop_early(checkpoint)) {
+    EpochRecord record;
     try {
-      checkpoint.metrics.train = train_epoch(context, epoch);
+      record = run_epoch(context, checkpoint, data.val, checkpoint.epoch + 1);
     } catch (const Interrupted& e) {
       throw Interrupted(std::string(e.what()) + "; " + resume_hint(options, checkpoint.epoch),
                         e.signal_number());
     }
-    double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    if (!std::isfinite(checkpoint.metrics.train.loss)) {
-      throw Error(fmt::format(
-          "training diverged: the loss became {} in epoch {}; {}; try a lower --lr",
-          checkpoint.metrics.train.loss, epoch, resume_hint(options, checkpoint.epoch)));
+    if (!std::isfinite(record.train_loss)) {
+      throw Error(
+          fmt::format("training diverged: the loss became {} in epoch {}; {}; try a lower "
+                      "--lr",
+                      record.train_loss, record.epoch, resume_hint(options, checkpoint.epoch)));
     }
-    training_seconds += seconds;
-    checkpoint.model->eval();
-    checkpoint.metrics.test = evaluate(checkpoint.model, test_set).metrics;
-    checkpoint.epoch = epoch;
-    save_epoch(checkpoint, optimizer, files);
-    log_epoch(epoch, options.epochs, checkpoint.metrics, seconds, train_set.size() / seconds);
-    result.images_per_second = train_set.size() * ++result.epochs_run / training_seconds;
+    checkpoint.epoch = record.epoch;
+    history.push_back(record);
+    save_epoch(checkpoint, optimizer, files, history);
+    training_seconds += record.seconds;
+    result.images_per_second = data.train.size() * ++result.epochs_run / training_seconds;
   }
+  if (settings.validation == kValidateOnSplit) evaluate_test_once(checkpoint, data_dir, device);
   save_checkpoint(options.out, checkpoint, &optimizer);
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;
+  result.best_epoch = checkpoint.best_epoch;
+  result.best_accuracy = checkpoint.best_accuracy;
   result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
   return result;
 }
 
 std::string format_train_result(const TrainResult& result, const std::string& out) {
   return fmt::format(
-      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epochs; {:.0f} s, {:.0f} img/s", out,
-      100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs, result.seconds,
-      result.images_per_second);
+      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epochs; best validation accuracy {:.2f}% "
+      "at epoch {}; {:.0f} s, {:.0f} img/s",
+      out, 100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs,
+      100 * result.best_accuracy, result.best_epoch, result.seconds, result.images_per_second);
 }
 
 }  // namespace fmnist

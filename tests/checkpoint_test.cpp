@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <set>
+
 #include "fmnist/error.hpp"
 #include "test_util.hpp"
 
@@ -14,8 +17,11 @@ Checkpoint trained_checkpoint() {
   torch::manual_seed(7);
   Checkpoint checkpoint;
   checkpoint.epoch = 3;
-  checkpoint.settings = {/*epochs=*/5, /*batch_size=*/64, /*learning_rate=*/0.002, /*seed=*/9,
-                         "/data"};
+  checkpoint.settings.epochs = 5;
+  checkpoint.settings.batch_size = 64;
+  checkpoint.settings.learning_rate = 0.002;
+  checkpoint.settings.seed = 9;
+  checkpoint.settings.data_dir = "/data";
   checkpoint.metrics.train = {0.5, 0.8};
   checkpoint.metrics.test = {0.6, 0.75};
   return checkpoint;
@@ -115,6 +121,28 @@ TEST(CheckpointTest, RejectsForeignLibTorchArchive) {
   EXPECT_NE(load_error(dir / "tensor.pt").find("not an fmnist checkpoint"), std::string::npos);
 }
 
+// A checkpoint whose metadata a test can edit: written field by field like save_checkpoint,
+// with `key` set to `value` and the fields `drop` names left out.
+void write_with(const std::filesystem::path& path, const std::string& key, c10::IValue value,
+                const std::function<bool(const std::string&)>& drop = nullptr) {
+  Checkpoint checkpoint = trained_checkpoint();
+  save_checkpoint(path, checkpoint, nullptr);
+  torch::serialize::InputArchive in;
+  in.load_from(path.string());
+  torch::serialize::OutputArchive out;
+  for (const std::string& name : in.keys()) {
+    c10::IValue field;
+    if (name == "model") {
+      torch::serialize::OutputArchive copy;
+      checkpoint.model->save(copy);
+      out.write("model", copy);
+    } else if (!(drop && drop(name)) && in.try_read(name, field)) {
+      out.write(name, name == key ? value : field);
+    }
+  }
+  out.save_to(path.string());
+}
+
 TEST(CheckpointTest, RejectsFutureFormatVersion) {
   TempDir dir;
   testing::save_checkpoint_with(dir / "future.pt", trained_checkpoint(), "version",
@@ -138,6 +166,66 @@ TEST(CheckpointTest, RejectsWrongFieldType) {
   testing::save_checkpoint_with(dir / "odd.pt", trained_checkpoint(), "epoch",
                                 c10::IValue(std::string("three")));
   EXPECT_NE(load_error(dir / "odd.pt").find("'epoch' has the wrong type"), std::string::npos);
+}
+
+TEST(CheckpointTest, KeepsEveryTrainingSettingAndTheBatchNormArch) {
+  TempDir dir;
+  Checkpoint saved = trained_checkpoint();
+  saved.arch = kCnnBnArch;
+  saved.model = Cnn(kCnnBnArch);
+  saved.settings.validation = kValidateOnSplit;
+  saved.settings.val_split = 0.2;
+  saved.settings.lr_schedule = "cosine";
+  saved.settings.warmup_epochs = 2;
+  saved.settings.step_size = 4;
+  saved.settings.step_gamma = 0.5;
+  saved.settings.weight_decay = 1e-4;
+  saved.settings.patience = 3;
+  saved.settings.augment = true;
+  saved.settings.device = "cpu (2 threads)";
+  saved.metrics.val = {0.4, 0.85};
+  saved.best_epoch = 2;
+  save_checkpoint(dir / "bn.pt", saved, nullptr);
+  Checkpoint loaded = load_checkpoint(dir / "bn.pt", torch::kCPU);
+  EXPECT_EQ(loaded.arch, kCnnBnArch);
+  EXPECT_EQ(loaded.model->named_modules().size(), saved.model->named_modules().size());
+  saved.model->eval();
+  torch::Tensor x = torch::rand({3, 1, 28, 28});
+  EXPECT_TRUE(torch::equal(saved.model->forward(x), loaded.model->forward(x)));
+  const TrainSettings& s = loaded.settings;
+  EXPECT_EQ(s.validation, kValidateOnSplit);
+  EXPECT_DOUBLE_EQ(s.val_split, 0.2);
+  EXPECT_EQ(s.lr_schedule, "cosine");
+  EXPECT_EQ(s.warmup_epochs, 2);
+  EXPECT_EQ(s.step_size, 4);
+  EXPECT_DOUBLE_EQ(s.step_gamma, 0.5);
+  EXPECT_DOUBLE_EQ(s.weight_decay, 1e-4);
+  EXPECT_EQ(s.patience, 3);
+  EXPECT_TRUE(s.augment);
+  EXPECT_EQ(s.device, "cpu (2 threads)");
+  EXPECT_DOUBLE_EQ(loaded.metrics.val.accuracy, 0.85);
+  EXPECT_EQ(loaded.best_epoch, 2);
+}
+
+// Checkpoints written before the settings above existed load as what that fmnist did.
+TEST(CheckpointTest, OlderCheckpointLoadsWithDefaults) {
+  TempDir dir;
+  const std::set<std::string> original = {"settings.epochs", "settings.batch_size",
+                                          "settings.learning_rate", "settings.seed",
+                                          "settings.data_dir"};
+  auto added_later = [&](const std::string& name) {
+    bool new_setting = name.rfind("settings.", 0) == 0 && original.count(name) == 0;
+    return new_setting || name == "metrics.val_loss" || name == "metrics.val_accuracy" ||
+           name == "metrics.best_epoch";
+  };
+  write_with(dir / "old.pt", "version", c10::IValue(kCheckpointVersion), added_later);
+  Checkpoint loaded = load_checkpoint(dir / "old.pt", torch::kCPU);
+  EXPECT_EQ(loaded.settings.validation, kValidateOnTest);
+  EXPECT_EQ(loaded.settings.lr_schedule, "none");
+  EXPECT_DOUBLE_EQ(loaded.settings.weight_decay, 0);
+  EXPECT_FALSE(loaded.settings.augment);
+  EXPECT_DOUBLE_EQ(loaded.metrics.val.accuracy, 0.75);  // it validated on the test set
+  EXPECT_EQ(loaded.best_epoch, 3);
 }
 
 }  // namespace

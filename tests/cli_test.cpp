@@ -138,11 +138,21 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
     const char* args;
     const char* fragment;
   } cases[] = {
-      {"", "A subcommand is required"},           {"train --epochs 0", "--epochs"},
-      {"train --batch-size -5", "--batch-size"},  {"train --device tpu", "--device"},
-      {"train --frobnicate", "frobnicate"},       {"predict", "images is required"},
-      {"predict x.png --top-k 11", "--top-k"},    {"eval --split validation", "--split"},
+      {"", "A subcommand is required"},
+      {"train --epochs 0", "--epochs"},
+      {"train --batch-size -5", "--batch-size"},
+      {"train --device tpu", "--device"},
+      {"train --frobnicate", "frobnicate"},
+      {"predict", "images is required"},
+      {"predict x.png --top-k 11", "--top-k"},
+      {"eval --split validation", "--split"},
       {"predict x.png --format xml", "--format"},
+      {"train --val-split 1.5", "--val-split"},
+      {"train --lr-schedule linear", "--lr-schedule"},
+      {"train --val dev", "--val"},
+      {"summary --arch resnet", "--arch"},
+      {"train --patience -1", "--patience"},
+      {"--log-file /nonexistent/x.log summary", "--log-file"},
   };
   for (const Case& c : cases) {
     CommandResult run = testing::run_fmnist(c.args, dir_.path());
@@ -221,8 +231,42 @@ TEST_F(CliTest, SigkillAtAnyMomentLeavesLoadableCheckpoints) {
   Checkpoint last = load_checkpoint(dir_ / "model.last.pt", torch::kCPU);
   Checkpoint best = load_checkpoint(dir_ / "model.best.pt", torch::kCPU);
   EXPECT_GE(last.epoch, 4);  // every round got at least its first epoch saved
-  EXPECT_GE(best.metrics.test.accuracy, last.metrics.test.accuracy);
-  EXPECT_DOUBLE_EQ(last.best_accuracy, best.metrics.test.accuracy);
+  EXPECT_GE(best.metrics.val.accuracy, last.metrics.val.accuracy);
+  EXPECT_DOUBLE_EQ(last.best_accuracy, best.metrics.val.accuracy);
+}
+
+TEST_F(CliTest, BatchNormModelTrainsEvaluatesPredictsAndDescribesItself) {
+  testing::write_dataset(dir_.path(), /*train_count=*/300, /*test_count=*/50);
+  CommandResult train = fmnist(
+      "train --arch cnn-bn --augment --epochs 2 --lr-schedule cosine --warmup-epochs 1 --data . "
+      "--device cpu --threads 1 --log-file train.log",
+      dir_);
+  ASSERT_EQ(train.status, 0) << train.err;
+  std::string log = testing::read_bytes(dir_ / "train.log");
+  EXPECT_NE(log.find(" info] epoch  2/2  train loss "), std::string::npos) << log;
+  EXPECT_NE(log.find("final model on the 50 test images"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\r'), std::string::npos);  // no progress bar in files
+  std::string history = testing::read_bytes(dir_ / "model.history.csv");
+  EXPECT_EQ(std::count(history.begin(), history.end(), '\n'), 3) << history;
+
+  EXPECT_EQ(fmnist("eval model.pt --data . --device cpu", dir_).status, 0);
+  testing::write_bytes(dir_ / "item.png",
+                       testing::png_bytes(testing::make_split(1, 2).images[0].unsqueeze(2)));
+  EXPECT_EQ(fmnist("predict item.png --device cpu", dir_).status, 0);
+
+  CommandResult info = fmnist("info model.pt", dir_);
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("fmnist train --arch cnn-bn --epochs 2 "), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("--lr-schedule cosine --warmup-epochs 1"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("--augment"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("bn3 (BatchNorm1d)"), std::string::npos) << info.out;
+}
+
+TEST_F(CliTest, SummaryOfTheDefaultNetwork) {
+  CommandResult run = fmnist("summary", dir_);
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_NE(run.out.find("Total params: 225,034"), std::string::npos) << run.out;
+  expect_one_error_line(fmnist("info missing.pt", dir_), "missing.pt: no such file");
 }
 
 // kill -9 during epoch 2, then --resume: the final weights are bit for bit those of a run that
@@ -256,7 +300,7 @@ TEST_F(CliTest, ResumeAfterSigkillMidEpochEqualsUninterruptedRun) {
 TEST_F(CliTest, HelpListsSubcommandsAndExitCodes) {
   CommandResult run = testing::run_fmnist("--help", dir_.path());
   EXPECT_EQ(run.status, 0);
-  for (const char* text : {"train", "eval", "predict", "Exit status"}) {
+  for (const char* text : {"train", "eval", "predict", "info", "summary", "Exit status"}) {
     EXPECT_NE(run.out.find(text), std::string::npos) << text;
   }
 }

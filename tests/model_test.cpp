@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fmnist/error.hpp"
+
 namespace fmnist {
 namespace {
 
@@ -68,6 +70,55 @@ TEST(ModelTest, ChannelsLastKeepsValuesAndOutputs) {
   auto params = model->named_parameters();
   EXPECT_TRUE(params["conv2.weight"].is_contiguous(torch::MemoryFormat::ChannelsLast));
   EXPECT_TRUE(torch::allclose(model->forward(x), before, /*rtol=*/1e-5, /*atol=*/1e-6));
+}
+
+TEST(ModelTest, BatchNormVariantAddsBn1Bn2Bn3) {
+  Cnn model(kCnnBnArch);
+  EXPECT_EQ(count_parameters(*model), 225034 + 2 * (32 + 64 + 128));
+  auto children = model->named_children();
+  ASSERT_NE(children.find("bn1"), nullptr);
+  EXPECT_EQ(children["bn1"]->name(), "torch::nn::BatchNorm2dImpl");
+  EXPECT_EQ(children["bn2"]->name(), "torch::nn::BatchNorm2dImpl");
+  EXPECT_EQ(children["bn3"]->name(), "torch::nn::BatchNorm1dImpl");
+  EXPECT_EQ(Cnn()->named_children().find("bn1"), nullptr);
+  EXPECT_THROW(Cnn("resnet50"), UsageError);
+}
+
+// Same seed, same conv and dense weights: batch norm does not shift the default's draws.
+TEST(ModelTest, BatchNormVariantSharesTheDefaultsInitialWeights) {
+  torch::manual_seed(11);
+  Cnn plain;
+  torch::manual_seed(11);
+  Cnn with_bn(kCnnBnArch);
+  auto bn_params = with_bn->named_parameters();
+  for (const auto& item : plain->named_parameters()) {
+    EXPECT_TRUE(torch::equal(item.value(), bn_params[item.key()])) << item.key();
+  }
+}
+
+// bn1/bn2 sit between conv and pool+ReLU, bn3 between fc1 and its ReLU.
+TEST(ModelTest, BatchNormVariantEqualsItsReference) {
+  torch::manual_seed(4);
+  Cnn model(kCnnBnArch);
+  model->train();
+  model->forward(torch::rand({16, 1, 28, 28}));  // move the running statistics off 0 and 1
+  model->eval();
+  auto params = model->named_parameters();
+  auto buffers = model->named_buffers();
+  auto norm = [&](const torch::Tensor& in, const std::string& name) {
+    return torch::batch_norm(in, params[name + ".weight"], params[name + ".bias"],
+                             buffers[name + ".running_mean"], buffers[name + ".running_var"],
+                             /*training=*/false, /*momentum=*/0.1, /*eps=*/1e-5,
+                             /*cudnn_enabled=*/false);
+  };
+  torch::Tensor x = torch::rand({4, 1, 28, 28});
+  torch::Tensor h = torch::conv2d(x, params["conv1.weight"], params["conv1.bias"]);
+  h = torch::relu(torch::max_pool2d(norm(h, "bn1"), 2));
+  h = torch::conv2d(h, params["conv2.weight"], params["conv2.bias"]);
+  h = torch::relu(torch::max_pool2d(norm(h, "bn2"), 2)).flatten(1);
+  h = torch::relu(norm(torch::linear(h, params["fc1.weight"], params["fc1.bias"]), "bn3"));
+  torch::Tensor expected = torch::linear(h, params["fc2.weight"], params["fc2.bias"]);
+  EXPECT_TRUE(torch::allclose(model->forward(x), expected, /*rtol=*/1e-5, /*atol=*/1e-5));
 }
 
 }  // namespace

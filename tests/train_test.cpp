@@ -4,6 +4,7 @@
 
 #include "fmnist/error.hpp"
 #include "fmnist/evaluate.hpp"
+#include "fmnist/history_csv.hpp"
 #include "test_util.hpp"
 
 namespace fmnist {
@@ -126,6 +127,110 @@ TEST_F(TrainTest, DivergingLossStopsWithAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training diverged"), std::string::npos) << e.what();
   }
+}
+
+// The test files exist but cannot be read: a run that validates on a held-out part of the
+// training set must get through all its epochs before it finds out, one on the test set not.
+TEST_F(TrainTest, HeldOutValidationReadsTheTestSetOnlyAfterTheLastEpoch) {
+  testing::write_bytes(data_.path() / "t10k-images-idx3-ubyte.gz", "not gzip");
+  TrainOptions held_out = options("held.pt", 2);
+  EXPECT_THROW(train(held_out), DataError);
+  EXPECT_EQ(load_checkpoint(checkpoint_files(held_out).last, torch::kCPU).epoch, 2);
+  EXPECT_EQ(read_history_csv(checkpoint_files(held_out).history).size(), 2u);
+
+  TrainOptions on_test = options("test.pt", 2);
+  on_test.validation = kValidateOnTest;
+  EXPECT_THROW(train(on_test), DataError);
+  EXPECT_FALSE(std::filesystem::exists(checkpoint_files(on_test).last));
+}
+
+TEST_F(TrainTest, WritesHistoryAndKeepsTheBestValidationModel) {
+  TrainOptions o = options("h.pt", 3);
+  o.lr_schedule = kScheduleStep;
+  o.step_size = 1;
+  o.step_gamma = 0.5;
+  TrainResult result = train(o);
+  std::vector<EpochRecord> history = read_history_csv(checkpoint_files(o).history);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_DOUBLE_EQ(history[0].learning_rate, 1e-3);
+  EXPECT_DOUBLE_EQ(history[2].learning_rate, 2.5e-4);
+  double best = 0;
+  for (const EpochRecord& record : history) best = std::max(best, record.val_accuracy);
+  Checkpoint best_checkpoint = load_checkpoint(checkpoint_files(o).best, torch::kCPU);
+  EXPECT_DOUBLE_EQ(best_checkpoint.metrics.val.accuracy, best);
+  EXPECT_DOUBLE_EQ(result.best_accuracy, best);
+  EXPECT_EQ(history[result.best_epoch - 1].val_accuracy, best);
+  // 10% of each class held out, the test set measured once, on the final model.
+  Dataset test = load_dataset(data_.path(), Split::kTest);
+  Checkpoint final_checkpoint = load_checkpoint(o.out, torch::kCPU);
+  EXPECT_DOUBLE_EQ(evaluate(final_checkpoint.model, test).metrics.accuracy,
+                   final_checkpoint.metrics.test.accuracy);
+  EXPECT_EQ(final_checkpoint.settings.lr_schedule, kScheduleStep);
+  EXPECT_DOUBLE_EQ(final_checkpoint.settings.val_split, 0.1);
+}
+
+TEST_F(TrainTest, ResumedRunWithEveryFeatureEndsWithUninterruptedWeights) {
+  TrainOptions full = options("full-bn.pt", 3);
+  full.arch = kCnnBnArch;
+  full.augment = true;
+  full.lr_schedule = kScheduleCosine;
+  full.warmup_epochs = 1;
+  full.weight_decay = 1e-4;
+  train(full);
+  TrainOptions part = full;
+  part.out = (out_ / "part-bn.pt").string();
+  part.epochs = 1;
+  train(part);
+  TrainOptions resumed = options("part-bn.pt", 3);  // the checkpoint's settings are kept
+  resumed.resume = checkpoint_files(part).last.string();
+  train(resumed);
+  EXPECT_TRUE(same_weights(full.out, resumed.out));
+  Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
+  EXPECT_EQ(checkpoint.arch, kCnnBnArch);
+  EXPECT_TRUE(checkpoint.settings.augment);
+  std::vector<EpochRecord> a = read_history_csv(checkpoint_files(full).history);
+  std::vector<EpochRecord> b = read_history_csv(checkpoint_files(resumed).history);
+  ASSERT_EQ(b.size(), 3u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].epoch, a[i].epoch);
+    EXPECT_DOUBLE_EQ(b[i].learning_rate, a[i].learning_rate);
+    EXPECT_DOUBLE_EQ(b[i].val_accuracy, a[i].val_accuracy);
+  }
+}
+
+TEST_F(TrainTest, ResumeStartsTheHistoryAfreshWhenItIsNotOurs) {
+  TrainOptions first = options("odd.pt", 1);
+  train(first);
+  testing::write_bytes(checkpoint_files(first).history, "something else\n");
+  TrainOptions resumed = options("odd.pt", 2);
+  resumed.resume = first.out;
+  train(resumed);
+  std::vector<EpochRecord> history = read_history_csv(checkpoint_files(resumed).history);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].epoch, 2);
+}
+
+TEST_F(TrainTest, PatienceStopsARunThatNoLongerImproves) {
+  TrainOptions o = options("patient.pt", 10);
+  o.learning_rate = 1e-12;  // the accuracy of epoch 1 is never beaten
+  o.patience = 2;
+  TrainResult result = train(o);
+  EXPECT_EQ(result.epochs, 3);
+  EXPECT_EQ(result.best_epoch, 1);
+  EXPECT_EQ(load_checkpoint(o.out, torch::kCPU).epoch, 3);
+}
+
+TEST_F(TrainTest, RejectsBadValidationAndScheduleOptions) {
+  TrainOptions bad = options("x.pt", 2);
+  bad.val_split = 1.5;
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 2);
+  bad.lr_schedule = kScheduleCosine;
+  bad.warmup_epochs = 3;
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 2);
+  bad.weight_decay = -1;
+  EXPECT_THROW(train(bad), UsageError);
 }
 
 }  // namespace

@@ -16,13 +16,28 @@ namespace fmnist {
 inline constexpr const char* kCheckpointFormat = "fmnist-checkpoint";
 inline constexpr std::int64_t kCheckpointVersion = 1;
 
-// How a checkpoint's model was trained; stored so runs can be repeated and resumed.
+inline constexpr const char* kValidateOnSplit = "split";  // a held-out part of the train set
+inline constexpr const char* kValidateOnTest = "test";    // the tutorial's way
+
+// How a checkpoint's model was trained (every `fmnist train` flag that shapes the model);
+// stored so runs can be repeated and resumed. Fields missing in an older checkpoint load with
+// the values that reproduce what that fmnist did.
 struct TrainSettings {
   std::int64_t epochs = 20;
   std::int64_t batch_size = 128;
   double learning_rate = 1e-3;
   std::int64_t seed = 42;
   std::string data_dir;
+  std::string validation = kValidateOnTest;
+  double val_split = 0;  // fraction of the train set held out when validation is "split"
+  std::string lr_schedule = "none";
+  std::int64_t warmup_epochs = 0;
+  std::int64_t step_size = 10;
+  double step_gamma = 0.1;
+  double weight_decay = 0;
+  std::int64_t patience = 0;  // 0: no early stopping
+  bool augment = false;
+  std::string device;  // where it was trained, e.g. "cpu (2 threads)"
 };
 
 // Loss and accuracy (a fraction) of a model on a split; NaN where not measured.
@@ -31,8 +46,11 @@ struct SplitMetrics {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
+// `val` is measured after every epoch (on the test set with validation "test"); `test` with
+// validation "split" only once, at the end of a run.
 struct Metrics {
   SplitMetrics train;
+  SplitMetrics val;
   SplitMetrics test;
 };
 
@@ -45,7 +63,8 @@ struct Checkpoint {
   std::int64_t epoch = 0;  // epochs completed
   TrainSettings settings;
   Metrics metrics;
-  double best_accuracy = 0;  // best test accuracy of any epoch so far
+  double best_accuracy = 0;     // best validation accuracy of any epoch so far
+  std::int64_t best_epoch = 0;  // the epoch that reached it
   std::string fmnist_version;
   std::string torch_version;
   Cnn model;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,22 +14,36 @@ inline constexpr std::int64_t kNumClasses = 10;
 inline constexpr double kPixelScale = 1.0 / 255.0;  // uint8 pixels to [0, 1]
 inline constexpr double kDropout = 0.2;
 inline constexpr const char* kCnnArch = "cnn";
+inline constexpr const char* kCnnBnArch = "cnn-bn";
+
+// The architectures a model can be built as, kCnnArch first.
+const std::vector<std::string>& supported_archs();
 
 // Fashion-MNIST's classes, by label.
 const std::vector<std::string>& fashion_class_names();
 
-// The Keras tutorial's network: Conv(1->32, 3x3)+ReLU, MaxPool 2, Conv(32->64, 3x3)+ReLU,
-// MaxPool 2, Flatten(1600), Dense 128+ReLU, Dropout 0.2, Dense 10. Returns logits; the
-// softmax lives in the loss and in predict.
+// Called after each step of the forward pass with the step's name (a submodule's name, or
+// "pool1", "pool2", "flatten") and its output; for the model summary.
+using LayerTrace = std::function<void(const std::string& step, const torch::Tensor& output)>;
+
+// kCnnArch, the Keras tutorial's network: Conv(1->32, 3x3)+ReLU, MaxPool 2,
+// Conv(32->64, 3x3)+ReLU, MaxPool 2, Flatten(1600), Dense 128+ReLU, Dropout 0.2, Dense 10.
+// kCnnBnArch adds BatchNorm2d "bn1"/"bn2" after conv1/conv2 (before pool and ReLU) and
+// BatchNorm1d "bn3" after fc1 (before its ReLU); Python exports rely on these names.
+// Returns logits; the softmax lives in the loss and in predict. UsageError for another arch.
 class CnnImpl : public torch::nn::Module {
  public:
-  CnnImpl();
-  torch::Tensor forward(torch::Tensor x);
+  explicit CnnImpl(const std::string& arch = kCnnArch);
+  torch::Tensor forward(torch::Tensor x) { return forward(std::move(x), LayerTrace()); }
+  torch::Tensor forward(torch::Tensor x, const LayerTrace& trace);
 
  private:
   torch::nn::Conv2d conv1_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
+  torch::nn::BatchNorm2d bn2_{nullptr};
   torch::nn::Linear fc1_{nullptr};
+  torch::nn::BatchNorm1d bn3_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear fc2_{nullptr};
 };

@@ -6,14 +6,29 @@
 #include <string>
 
 #include "fmnist/checkpoint.hpp"
+#include "fmnist/model.hpp"
+#include "fmnist/schedule.hpp"
 
 namespace fmnist {
 
+// `fmnist train`'s flags. A resumed run keeps the settings stored in its checkpoint (all but
+// epochs, data_dir, out, checkpoint_dir, device and threads), so that it draws what the
+// uninterrupted run would have.
 struct TrainOptions {
   std::int64_t epochs = 20;
   std::int64_t batch_size = 128;
   double learning_rate = 1e-3;
   std::int64_t seed = 42;
+  std::string arch = kCnnArch;
+  std::string validation = kValidateOnSplit;  // or kValidateOnTest
+  double val_split = 0.1;
+  std::string lr_schedule = kScheduleNone;
+  std::int64_t warmup_epochs = 0;
+  std::int64_t step_size = 10;
+  double step_gamma = 0.1;
+  double weight_decay = 0;    // L2 penalty in Adam's gradients (PyTorch's Adam weight_decay)
+  std::int64_t patience = 0;  // stop after this many epochs without a better validation accuracy
+  bool augment = false;
   std::optional<std::string> data_dir;
   std::string out = "model.pt";
   std::optional<std::string> resume;          // a checkpoint to continue from
@@ -23,25 +38,30 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  std::int64_t epochs = 0;       // epochs completed in all, resumed ones included
-  std::int64_t epochs_run = 0;   // epochs completed by this run
-  Metrics metrics;               // of the last epoch
+  std::int64_t epochs = 0;      // epochs completed in all, resumed ones included
+  std::int64_t epochs_run = 0;  // epochs completed by this run
+  Metrics metrics;              // of the last epoch; test measured once, at the end
+  std::int64_t best_epoch = 0;  // the best validation accuracy's, kept in CheckpointFiles::best
+  double best_accuracy = 0;
   double seconds = 0;            // this run's training and evaluation time
   double images_per_second = 0;  // training throughput of this run
 };
 
-// Where training keeps its per-epoch checkpoints: <stem of out>.last.pt and .best.pt (best test
-// accuracy so far) in options.checkpoint_dir, else beside options.out.
+// Where training keeps its per-epoch files: <stem of out>.last.pt, .best.pt (best validation
+// accuracy so far) and .history.csv in options.checkpoint_dir, else beside options.out.
 struct CheckpointFiles {
   std::filesystem::path last;
   std::filesystem::path best;
+  std::filesystem::path history;
 };
 CheckpointFiles checkpoint_files(const TrainOptions& options);
 
-// `fmnist train`: Adam (Keras defaults) on the training split, the test split evaluated after
-// every epoch, the `last` and `best` checkpoints written after every epoch and options.out at
-// the end. Throws UsageError for options that cannot work, Interrupted on SIGINT/SIGTERM (at
-// the next batch boundary; the checkpoints of the last complete epoch stay).
+// `fmnist train`: Adam (Keras defaults) on the training split, validated after every epoch on a
+// held-out part of it (or, with validation "test", on the test split), the `last` and `best`
+// checkpoints and the history written after every epoch and options.out at the end. With a
+// held-out validation set the test split is read and evaluated only after the last epoch.
+// Throws UsageError for options that cannot work, Interrupted on SIGINT/SIGTERM (at the next
+// batch boundary; the checkpoints of the last complete epoch stay).
 TrainResult train(const TrainOptions& options);
 
 // The one result line `fmnist train` prints on stdout.

@@ -11,9 +11,14 @@ namespace fmnist::cli {
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_summary_command(CLI::App& app);
 
-// Accepts numbers above zero, with a plain message otherwise.
+// Accept numbers above zero / at least zero / strictly between 0 and 1, with a plain message
+// otherwise.
 CLI::Validator positive_number();
+CLI::Validator non_negative_number();
+CLI::Validator open_fraction();
 
 // --device and --threads, which every subcommand takes.
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads);

@@ -20,6 +20,49 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--seed", options->seed, "Seed of initialisation, shuffling and dropout")
       ->capture_default_str();
+  command->add_option("--arch", options->arch, "cnn (the tutorial's) or cnn-bn (with batch norm)")
+      ->check(CLI::IsMember(supported_archs()))
+      ->capture_default_str();
+  command
+      ->add_option("--val", options->validation,
+                   "Validate and pick the best model on: split (held out of the training "
+                   "set; the test set is read once, at the end) or test (the tutorial's way)")
+      ->check(CLI::IsMember({kValidateOnSplit, kValidateOnTest}))
+      ->capture_default_str();
+  command
+      ->add_option("--val-split", options->val_split,
+                   "Fraction of each class held out for validation")
+      ->check(open_fraction())
+      ->capture_default_str();
+  command
+      ->add_option("--lr-schedule", options->lr_schedule,
+                   "none, step (x step-gamma every step-size epochs) or cosine")
+      ->check(CLI::IsMember({kScheduleNone, kScheduleStep, kScheduleCosine}))
+      ->capture_default_str();
+  command
+      ->add_option("--warmup-epochs", options->warmup_epochs,
+                   "Epochs of linear learning-rate warm-up before the schedule")
+      ->check(non_negative_number())
+      ->capture_default_str();
+  command->add_option("--step-size", options->step_size, "Epochs between steps of 'step'")
+      ->check(positive_number())
+      ->capture_default_str();
+  command->add_option("--step-gamma", options->step_gamma, "Factor of each step of 'step'")
+      ->check(positive_number())
+      ->capture_default_str();
+  command
+      ->add_option("--weight-decay", options->weight_decay,
+                   "L2 penalty added to the gradients (PyTorch Adam's weight_decay)")
+      ->check(non_negative_number())
+      ->capture_default_str();
+  command
+      ->add_option("--patience", options->patience,
+                   "Stop after this many epochs without a better validation accuracy (0: "
+                   "never)")
+      ->check(non_negative_number())
+      ->capture_default_str();
+  command->add_flag("--augment", options->augment,
+                    "Random left-right flips and shifts of up to 2 pixels while training");
   command->add_option("--data", options->data_dir,
                       "Directory of the IDX files (default: $FMNIST_DATA, ./data, "
                       "/usr/share/datasets/fashion-mnist)");
@@ -30,8 +73,8 @@ void add_train_command(CLI::App& app) {
                       "epoch (default: beside --out)");
   command->add_option(
       "--resume", options->resume,
-      "Checkpoint to continue from (weights, optimizer state, epoch; its batch size, "
-      "learning rate and seed are kept)");
+      "Checkpoint to continue from (weights, optimizer state, epoch; its training settings are "
+      "kept, only --epochs, --data, --out, --checkpoint-dir, --device and --threads apply)");
   add_runtime_flags(*command, options->device, options->threads);
   command->callback([options] {
     TrainResult result = train(*options);
@@ -39,14 +82,32 @@ void add_train_command(CLI::App& app) {
   });
 }
 
-CLI::Validator positive_number() {
+namespace {
+
+CLI::Validator number_check(bool (*accept)(double), const std::string& requirement,
+                            const std::string& name) {
   return CLI::Validator(
-      [](std::string& input) -> std::string {
+      [accept, requirement](std::string& input) -> std::string {
         double value = 0;
         bool parsed = CLI::detail::lexical_cast(input, value);
-        return parsed && value > 0 ? "" : "must be a number above 0, not '" + input + "'";
+        return parsed && accept(value) ? "" : "must be " + requirement + ", not '" + input + "'";
       },
-      "POSITIVE");
+      name);
+}
+
+}  // namespace
+
+CLI::Validator positive_number() {
+  return number_check([](double v) { return v > 0; }, "a number above 0", "POSITIVE");
+}
+
+CLI::Validator non_negative_number() {
+  return number_check([](double v) { return v >= 0; }, "a number of at least 0", "NON-NEGATIVE");
+}
+
+CLI::Validator open_fraction() {
+  return number_check([](double v) { return v > 0 && v < 1; }, "a number above 0 and below 1",
+                      "FRACTION");
 }
 
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads) {
