@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libcli11-dev libspdlog-dev libstb-dev zlib1g-dev
-  libopenblas0-pthread libgtest-dev
+  libopenblas0-pthread libgtest-dev libgloo-dev
   dataset-fashion-mnist
 )
 

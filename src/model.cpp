@@ -1,5 +1,7 @@
 #include "fmnist/model.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 namespace fmnist {
 namespace {
 
@@ -42,13 +44,18 @@ CnnImpl::CnnImpl()
   for (auto& child : modules(/*include_self=*/false)) keras_init(*child);
 }
 
-torch::Tensor CnnImpl::forward(torch::Tensor x) {
+torch::Tensor CnnImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask) {
   // Max-pooling before ReLU gives the same values and gradients (ReLU is monotone) and runs
   // the ReLU on a quarter of the elements.
   x = torch::max_pool2d(conv1_(x), /*kernel_size=*/2).relu_();
   x = torch::max_pool2d(conv2_(x), /*kernel_size=*/2).relu_();
   x = fc1_(x.flatten(/*start_dim=*/1)).relu_();
-  return fc2_(dropout_(x));
+  return fc2_(is_training() && dropout_mask.defined() ? x * dropout_mask : dropout_(x));
+}
+
+torch::Tensor dropout_mask(std::int64_t rows, std::uint64_t seed) {
+  torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::empty({rows, kHidden}).bernoulli_(1 - kDropout, generator) / (1 - kDropout);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

@@ -23,7 +23,8 @@ const std::vector<std::string>& fashion_class_names();
 class CnnImpl : public torch::nn::Module {
  public:
   CnnImpl();
-  torch::Tensor forward(torch::Tensor x);
+  // In training, `dropout_mask` (from dropout_mask()) replaces the Dropout layer's own draw.
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& dropout_mask = {});
 
  private:
   torch::nn::Conv2d conv1_{nullptr};
@@ -33,6 +34,11 @@ class CnnImpl : public torch::nn::Module {
   torch::nn::Linear fc2_{nullptr};
 };
 TORCH_MODULE(Cnn);
+
+// Inverted-dropout factors for `rows` inputs of the dropout layer: 0 with probability kDropout,
+// else 1 / (1 - kDropout). Drawn on the CPU from `seed` alone, so that every rank of a
+// data-parallel run draws the whole global batch's masks and takes its own rows of them.
+torch::Tensor dropout_mask(std::int64_t rows, std::uint64_t seed);
 
 std::int64_t count_parameters(const torch::nn::Module& module);
 
