@@ -1,6 +1,10 @@
 #include "test_util.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stb_image_write.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -50,6 +54,20 @@ std::string gzip(const std::string& bytes) {
   deflateEnd(&stream);
   if (status != Z_STREAM_END) throw std::runtime_error("deflate failed");
   return out;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("no free port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
 }
 
 std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string& payload,

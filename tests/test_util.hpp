@@ -27,6 +27,9 @@ std::string read_bytes(const std::filesystem::path& path);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 std::string gzip(const std::string& bytes);
 
+// A TCP port of the loopback interface that was free a moment ago.
+int free_port();
+
 // IDX bytes: header for `dims` (each a big-endian uint32) followed by `payload`.
 std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string& payload,
                       unsigned char type = 0x08);
