@@ -92,13 +92,20 @@ std::string describe_exit(int raw_status) {
   return fmt::format("exited with status {}", WEXITSTATUS(raw_status));
 }
 
+// A rank that exits 130/143 was interrupted, and the others stop at the same step by their vote.
+bool was_interrupted(int raw_status) {
+  return WIFEXITED(raw_status) && (WEXITSTATUS(raw_status) == kExitInterrupted ||
+                                   WEXITSTATUS(raw_status) == kExitTerminated);
+}
+
 struct RankExit {
   int rank;
   int raw_status;
 };
 
-// Waits for every rank; after the first failure kills the others (a rank waiting on a dead
-// peer would otherwise only stop at the timeout). Signals to the launcher go to the ranks.
+// Waits for every rank; after the first failure that is not an interrupt, kills the others (a
+// rank waiting on a dead peer would otherwise only stop at the timeout). Signals to the
+// launcher go to the ranks.
 std::optional<RankExit> wait_for_ranks(std::map<pid_t, int> running) {
   InterruptGuard interrupts;
   bool forwarded = false;
@@ -121,6 +128,7 @@ std::optional<RankExit> wait_for_ranks(std::map<pid_t, int> running) {
     bool ok = WIFEXITED(raw_status) && WEXITSTATUS(raw_status) == 0;
     if (!ok && !failure) {
       failure = RankExit{rank, raw_status};
+      if (was_interrupted(raw_status)) continue;
       for (const auto& [rank_pid, other] : running) ::kill(rank_pid, SIGKILL);
     }
   }
@@ -164,10 +172,7 @@ void launch_local_ranks(const DistributedOptions& options) {
   std::optional<RankExit> failure = wait_for_ranks(running);
   if (!failure) return;
   int raw_status = failure->raw_status;
-  if (WIFEXITED(raw_status) &&
-      (WEXITSTATUS(raw_status) == kExitInterrupted || WEXITSTATUS(raw_status) == kExitTerminated)) {
-    throw RanksInterrupted(WEXITSTATUS(raw_status));
-  }
+  if (was_interrupted(raw_status)) throw RanksInterrupted(WEXITSTATUS(raw_status));
   throw RankFailed(fmt::format("--nproc {}: rank {} {}; stopped the other ranks", options.nproc,
                                failure->rank, describe_exit(raw_status)),
                    WIFEXITED(raw_status) ? WEXITSTATUS(raw_status) : kExitRuntimeError);

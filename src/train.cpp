@@ -206,6 +206,7 @@ TrainResult train(const TrainOptions& options) {
     try {
       checkpoint.metrics.train = train_epoch(context, epoch);
     } catch (const Interrupted& e) {
+      if (!group.is_leader()) throw RanksInterrupted(e.exit_code());  // rank 0 says it
       throw Interrupted(std::string(e.what()) + "; " + resume_hint(options, checkpoint.epoch),
                         e.signal_number());
     }

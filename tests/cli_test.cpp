@@ -305,6 +305,19 @@ TEST_F(CliTest, LauncherStopsAllRanksWhenOneDies) {
   EXPECT_NE(kill(rank0, 0), 0) << "rank 0 still runs";
 }
 
+TEST_F(CliTest, InterruptedLauncherStopsAllRanksWithOneLine) {
+  testing::write_dataset(dir_.path(), /*train_count=*/2000, /*test_count=*/100);
+  pid_t launcher =
+      spawn_fmnist("train --nproc 2 --epochs 1000 --data . --device cpu --threads 1", dir_);
+  ASSERT_TRUE(wait_for_text(dir_ / "stderr.txt", "epoch  1/1000", launcher))
+      << testing::read_bytes(dir_ / "stderr.txt");
+  kill(launcher, SIGINT);
+  EXPECT_EQ(wait_status_or_kill(launcher), 130);
+  std::string err = testing::read_bytes(dir_ / "stderr.txt");
+  EXPECT_EQ(occurrences(err, "fmnist: error: "), 1u) << err;
+  EXPECT_NE(err.find("fmnist: error: training interrupted during epoch"), std::string::npos) << err;
+}
+
 TEST_F(CliTest, UnreachableStoreFailsAfterTheTimeout) {
   testing::write_dataset(dir_.path(), /*train_count=*/100, /*test_count=*/20);
   std::string port = std::to_string(testing::free_port());

@@ -15,7 +15,8 @@ class RankFailed : public Error {
   int exit_code_;
 };
 
-// The ranks were interrupted (SIGINT/SIGTERM) and have said so; the launcher exits as they did.
+// The ranks were interrupted (SIGINT/SIGTERM) and rank 0 has said so: the other ranks and the
+// launcher exit with the same status and nothing more to say.
 class RanksInterrupted : public AlreadyReported {
  public:
   explicit RanksInterrupted(int exit_code)
