@@ -75,6 +75,32 @@ if(DEFINED Torch_VERSION AND Torch_VERSION VERSION_GREATER_EQUAL 2.13 AND CMAKE_
 endif()
 find_package(Threads REQUIRED)
 
+# c10d (torch.distributed's engine) is in libtorch_cpu, but its ProcessGroupGloo.hpp includes
+# Gloo's headers, which Debian ships apart (libgloo-dev) and a pip install in torch/include.
+# NCCL goes in only with a CUDA LibTorch whose NCCL and CUDA runtime headers are found.
+find_path(GLOO_INCLUDE_DIR gloo/context.h HINTS ${TORCH_INCLUDE_DIRS})
+if(NOT GLOO_INCLUDE_DIR)
+  message(FATAL_ERROR "Gloo headers (gloo/context.h) not found: install libgloo-dev "
+                      "(scripts/install-deps.sh)")
+endif()
+set(FMNIST_C10D_DEFINITIONS USE_C10D_GLOO)
+set(FMNIST_C10D_INCLUDE_DIRS "${GLOO_INCLUDE_DIR}")
+option(FMNIST_NCCL "Use NCCL for ranks on CUDA GPUs where LibTorch has it" ON)
+if(FMNIST_NCCL AND TORCH_CUDA_LIBRARIES)
+  set(nvidia_hints "${FMNIST_TORCH_ROOT}/../nvidia" "${Torch_DIR}/../../../../nvidia")
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS $ENV{NCCL_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS}
+            PATH_SUFFIXES nccl/include include PATHS ${nvidia_hints})
+  find_path(CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS ${CUDAToolkit_INCLUDE_DIRS}
+            PATH_SUFFIXES cuda_runtime/include include PATHS ${nvidia_hints} /usr/local/cuda)
+  if(NCCL_INCLUDE_DIR AND CUDART_INCLUDE_DIR)
+    list(APPEND FMNIST_C10D_DEFINITIONS USE_C10D_NCCL)
+    list(APPEND FMNIST_C10D_INCLUDE_DIRS "${NCCL_INCLUDE_DIR}" "${CUDART_INCLUDE_DIR}")
+    message(STATUS "c10d: Gloo and NCCL (${NCCL_INCLUDE_DIR})")
+  else()
+    message(STATUS "c10d: Gloo only (nccl.h or cuda_runtime_api.h not found): GPU ranks unavailable")
+  endif()
+endif()
+
 # CLI11 (header-only).
 if(NOT FMNIST_USE_CARRY)
   find_package(CLI11 QUIET)

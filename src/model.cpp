@@ -1,5 +1,7 @@
 #include "fmnist/model.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 
 #include "fmnist/error.hpp"
@@ -66,7 +68,8 @@ CnnImpl::CnnImpl(const std::string& arch) {
   }
 }
 
-torch::Tensor CnnImpl::forward(torch::Tensor x, const LayerTrace& trace) {
+torch::Tensor CnnImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask,
+                               const LayerTrace& trace) {
   auto step = [&](const char* name, torch::Tensor output) {
     if (trace) trace(name, output);
     return output;
@@ -82,8 +85,14 @@ torch::Tensor CnnImpl::forward(torch::Tensor x, const LayerTrace& trace) {
   x = step("flatten", x.flatten(/*start_dim=*/1));
   x = step("fc1", fc1_(x));
   if (bn3_) x = step("bn3", bn3_(x));
-  x = step("dropout", dropout_(x.relu_()));
+  x.relu_();
+  x = step("dropout", is_training() && dropout_mask.defined() ? x * dropout_mask : dropout_(x));
   return step("fc2", fc2_(x));
+}
+
+torch::Tensor dropout_mask(std::int64_t rows, std::uint64_t seed) {
+  torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::empty({rows, kHidden}).bernoulli_(1 - kDropout, generator) / (1 - kDropout);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

@@ -51,7 +51,7 @@ std::vector<LayerRow> trace_layers(Cnn& model) {
   bool was_training = model->is_training();
   model->eval();  // batch norm on a single image
   auto device = model->parameters().front().device();
-  model->forward(torch::zeros({1, 1, kImageSize, kImageSize}, device), record);
+  model->forward(torch::zeros({1, 1, kImageSize, kImageSize}, device), /*dropout_mask=*/{}, record);
   model->train(was_training);
   return rows;
 }

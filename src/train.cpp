@@ -10,10 +10,12 @@
 #include "fmnist/augment.hpp"
 #include "fmnist/dataset.hpp"
 #include "fmnist/device.hpp"
+#include "fmnist/distributed.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/evaluate.hpp"
 #include "fmnist/history_csv.hpp"
 #include "fmnist/interrupt.hpp"
+#include "fmnist/launcher.hpp"
 #include "fmnist/progress.hpp"
 #include "fmnist/runtime.hpp"
 #include "fmnist/validation.hpp"
@@ -35,7 +37,8 @@ void check_writable_directory(fs::path directory, const std::string& flag) {
   }
 }
 
-void check_options(const TrainOptions& options) {
+// `writes_files`: only rank 0 writes, so only its directories must exist.
+void check_options(const TrainOptions& options, bool writes_files) {
   if (options.epochs < 1) throw UsageError("--epochs: must be at least 1");
   if (options.batch_size < 1) throw UsageError("--batch-size: must be at least 1");
   if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
@@ -48,6 +51,7 @@ void check_options(const TrainOptions& options) {
   if (options.validation != kValidateOnSplit && options.validation != kValidateOnTest) {
     throw UsageError("--val: '" + options.validation + "' is not split or test");
   }
+  if (!writes_files) return;
   check_writable_directory(fs::path(options.out).parent_path(), "--out " + options.out);
   if (options.checkpoint_dir) {
     check_writable_directory(*options.checkpoint_dir, "--checkpoint-dir");
@@ -77,6 +81,14 @@ TrainSettings settings_of(const TrainOptions& options) {
   settings.patience = options.patience;
   settings.augment = options.augment;
   return settings;
+}
+
+// The seed of a step's dropout masks: the same on every rank, whatever the world size.
+std::uint64_t seed_step(std::int64_t seed, std::int64_t epoch, std::int64_t step) {
+  std::uint64_t mixed =
+      (static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + epoch) * 0xBF58476D1CE4E5B9ULL +
+      step;
+  return mixed ^ (mixed >> 31);
 }
 
 Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
@@ -123,42 +135,56 @@ struct EpochContext {
   const Dataset& data;
   const TrainSettings& settings;
   const InterruptGuard& interrupts;
+  ProcessGroup& group;
 };
 
+// One epoch over the global batches of the (seed, epoch) permutation; each rank takes its part
+// of every batch (and of its dropout masks), so any world size takes the same steps.
 SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
   const Dataset& data = context.data;
+  ProcessGroup& group = context.group;
   const std::int64_t batch_size = context.settings.batch_size;
   context.model->train();
-  torch::Tensor order = torch::randperm(data.size(), torch::kInt64).to(data.labels.device());
-  torch::Tensor loss_sum =
-      torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(data.labels.device()));
-  torch::Tensor correct =
-      torch::zeros({}, torch::TensorOptions(torch::kInt64).device(data.labels.device()));
+  torch::Device device = data.labels.device();
+  torch::Tensor order = torch::randperm(data.size(), torch::kInt64).to(device);
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
+  torch::Tensor correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(device));
+  std::int64_t count = 0;
   const std::int64_t batches = (data.size() + batch_size - 1) / batch_size;
   ProgressBar progress(batches, batch_size);
-  for (std::int64_t batch = 0; batch < batches; ++batch) {
-    if (int signal_number = context.interrupts.pending_signal()) {
+  for (std::int64_t step = 0; step < batches; ++step) {
+    if (auto signal_number = group.max(context.interrupts.pending_signal())) {
       throw Interrupted("training interrupted during epoch " + std::to_string(epoch),
-                        signal_number);
+                        static_cast<int>(signal_number));
     }
-    torch::Tensor rows = order.slice(/*dim=*/0, batch * batch_size, (batch + 1) * batch_size);
-    torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
-    torch::Tensor inputs = to_model_input(data.images.index_select(/*dim=*/0, rows));
-    if (context.settings.augment) inputs = augment_batch(inputs);
-    torch::Tensor logits = context.model->forward(inputs);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+    torch::Tensor batch = order.slice(/*dim=*/0, step * batch_size, (step + 1) * batch_size);
+    Part part = group.part(batch.size(0));
     context.optimizer.zero_grad();
-    loss.backward();
+    if (part.size() > 0) {
+      torch::Tensor rows = batch.slice(/*dim=*/0, part.begin, part.end);
+      torch::Tensor mask =
+          dropout_mask(batch.size(0), seed_step(context.settings.seed, epoch, step))
+              .slice(/*dim=*/0, part.begin, part.end)
+              .to(device);
+      torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
+      torch::Tensor inputs = to_model_input(data.images.index_select(/*dim=*/0, rows));
+      if (context.settings.augment) inputs = augment_batch(inputs);
+      torch::Tensor logits = context.model->forward(inputs, mask);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(
+          logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+      (loss / batch.size(0)).backward();  // the global batch's mean, once the ranks' are summed
+      loss_sum += loss.detach();
+      correct += (logits.argmax(/*dim=*/1) == labels).sum();
+      count += part.size();
+    }
+    group.sum_gradients(context.model->parameters());
     context.optimizer.step();
-    loss_sum += loss.detach() * rows.size(0);
-    correct += (logits.argmax(/*dim=*/1) == labels).sum();
-    if (progress.due()) {
-      double seen = static_cast<double>(std::min((batch + 1) * batch_size, data.size()));
-      progress.draw(batch + 1, loss_sum.item<double>() / seen, correct.item<double>() / seen);
+    if (progress.due() && count > 0) {
+      progress.draw(step + 1, loss_sum.item<double>() / count, correct.item<double>() / count);
     }
   }
-  double count = static_cast<double>(data.size());
-  return {loss_sum.item<double>() / count, correct.item<double>() / count};
+  SplitMetrics local = {loss_sum.item<double>() / count, correct.item<double>() / count};
+  return group.mean(local, count);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
@@ -181,16 +207,21 @@ std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
                      saved_epoch, last, options.epochs);
 }
 
+// Every rank keeps the best epoch (their metrics are the same), so all agree on early stopping.
+bool record_best(Checkpoint& checkpoint) {
+  if (!(checkpoint.metrics.val.accuracy > checkpoint.best_accuracy)) return false;
+  checkpoint.best_accuracy = checkpoint.metrics.val.accuracy;
+  checkpoint.best_epoch = checkpoint.epoch;
+  return true;
+}
+
 // After every epoch: `best` if the validation accuracy improved, then `last` and the history,
 // then the log line; each write is atomic, so a kill at any moment leaves the previous
 // versions loadable.
-void save_epoch(Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
-                const CheckpointFiles& files, const std::vector<EpochRecord>& history) {
-  if (checkpoint.metrics.val.accuracy > checkpoint.best_accuracy) {
-    checkpoint.best_accuracy = checkpoint.metrics.val.accuracy;
-    checkpoint.best_epoch = checkpoint.epoch;
-    save_checkpoint(files.best, checkpoint, &optimizer);
-  }
+void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
+                const CheckpointFiles& files, const std::vector<EpochRecord>& history,
+                bool improved) {
+  if (improved) save_checkpoint(files.best, checkpoint, &optimizer);
   save_checkpoint(files.last, checkpoint, &optimizer);
   write_history_csv(history, files.history);
   log_epoch(history.back(), checkpoint.settings);
@@ -243,7 +274,7 @@ EpochRecord run_epoch(EpochContext& context, Checkpoint& checkpoint, const Datas
   record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   record.images_per_second = context.data.size() / record.seconds;
   checkpoint.model->eval();
-  checkpoint.metrics.val = evaluate(checkpoint.model, val_set).metrics;
+  checkpoint.metrics.val = evaluate_sharded(context.group, checkpoint.model, val_set);
   if (checkpoint.settings.validation == kValidateOnTest) {
     checkpoint.metrics.test = checkpoint.metrics.val;
   }
@@ -255,10 +286,11 @@ EpochRecord run_epoch(EpochContext& context, Checkpoint& checkpoint, const Datas
 }
 
 // The one look at the test split of a run that validated on a held-out part of the train set.
-void evaluate_test_once(Checkpoint& checkpoint, const fs::path& data_dir, torch::Device device) {
+void evaluate_test_once(ProcessGroup& group, Checkpoint& checkpoint, const fs::path& data_dir,
+                        torch::Device device) {
   Dataset test_set = load_dataset(data_dir, Split::kTest).to(device);
   checkpoint.model->eval();
-  checkpoint.metrics.test = evaluate(checkpoint.model, test_set).metrics;
+  checkpoint.metrics.test = evaluate_sharded(group, checkpoint.model, test_set);
   spdlog::info("final model on the {} test images: loss {:.4f} acc {:.2f}%", test_set.size(),
                checkpoint.metrics.test.loss, 100 * checkpoint.metrics.test.accuracy);
 }
@@ -275,11 +307,14 @@ CheckpointFiles checkpoint_files(const TrainOptions& options) {
 }
 
 TrainResult train(const TrainOptions& options) {
-  check_options(options);
-  configure_runtime(options.threads);
-  torch::Device device = select_device(options.device);
+  RankConfig ranks = resolve_rank_config(options.distributed);
+  check_options(options, /*writes_files=*/ranks.rank == 0);
+  configure_runtime(threads_per_rank(options.threads, ranks));
+  torch::Device device = rank_device(select_device(options.device), ranks);
+  ProcessGroup group = ProcessGroup::join(ranks, device);
   fs::path data_dir = resolve_data_dir(options.data_dir);
   Checkpoint checkpoint = starting_point(options, device);
+  group.broadcast(checkpoint.model->parameters());
   if (device.is_cpu()) use_channels_last(*checkpoint.model);
   TrainSettings& settings = checkpoint.settings;
   settings.data_dir = data_dir.string();
@@ -295,8 +330,9 @@ TrainResult train(const TrainOptions& options) {
   CheckpointFiles files = checkpoint_files(options);
   std::vector<EpochRecord> history = earlier_history(files.history, checkpoint.epoch);
   InterruptGuard interrupts;
-  EpochContext context{checkpoint.model, optimizer, data.train, settings, interrupts};
+  EpochContext context{checkpoint.model, optimizer, data.train, settings, interrupts, group};
   TrainResult result;
+  result.rank = group.rank();
   double training_seconds = 0;
   auto run_start = Clock::now();
   while (checkpoint.epoch < settings.epochs && !stop_early(checkpoint)) {
@@ -304,6 +340,7 @@ TrainResult train(const TrainOptions& options) {
     try {
       record = run_epoch(context, checkpoint, data.val, checkpoint.epoch + 1);
     } catch (const Interrupted& e) {
+      if (!group.is_leader()) throw RanksInterrupted(e.exit_code());  // rank 0 says it
       throw Interrupted(std::string(e.what()) + "; " + resume_hint(options, checkpoint.epoch),
                         e.signal_number());
     }
@@ -315,18 +352,32 @@ TrainResult train(const TrainOptions& options) {
     }
     checkpoint.epoch = record.epoch;
     history.push_back(record);
-    save_epoch(checkpoint, optimizer, files, history);
+    bool improved = record_best(checkpoint);
+    if (group.is_leader()) save_epoch(checkpoint, optimizer, files, history, improved);
     training_seconds += record.seconds;
     result.images_per_second = data.train.size() * ++result.epochs_run / training_seconds;
   }
-  if (settings.validation == kValidateOnSplit) evaluate_test_once(checkpoint, data_dir, device);
-  save_checkpoint(options.out, checkpoint, &optimizer);
+  if (settings.validation == kValidateOnSplit) {
+    evaluate_test_once(group, checkpoint, data_dir, device);
+  }
+  if (group.is_leader()) save_checkpoint(options.out, checkpoint, &optimizer);
+  group.barrier();  // every rank succeeds only once rank 0 has saved
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;
   result.best_epoch = checkpoint.best_epoch;
   result.best_accuracy = checkpoint.best_accuracy;
   result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
   return result;
+}
+
+void run_train(const TrainOptions& options, std::ostream& out) {
+  if (wants_launcher(options.distributed)) {
+    check_options(options, /*writes_files=*/true);
+    launch_local_ranks(options.distributed);
+    return;
+  }
+  TrainResult result = train(options);
+  if (result.rank == 0) out << format_train_result(result, options.out) << std::endl;
 }
 
 std::string format_train_result(const TrainResult& result, const std::string& out) {

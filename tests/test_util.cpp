@@ -2,8 +2,12 @@
 
 #include "fmnist/checkpoint.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stb_image_write.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -55,6 +59,20 @@ std::string gzip(const std::string& bytes) {
   deflateEnd(&stream);
   if (status != Z_STREAM_END) throw std::runtime_error("deflate failed");
   return out;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("no free port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
 }
 
 std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string& payload,
@@ -147,9 +165,10 @@ void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed
   save_checkpoint(path, checkpoint, /*optimizer=*/nullptr);
 }
 
-CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir) {
-  std::string command = "cd '" + dir.string() + "' && FMNIST_DATA= '" FMNIST_BINARY "' " + args +
-                        " >stdout.txt 2>stderr.txt";
+CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir,
+                         const std::string& environment) {
+  std::string command = "cd '" + dir.string() + "' && FMNIST_DATA= " + environment + " '" +
+                        FMNIST_BINARY "' " + args + " >stdout.txt 2>stderr.txt";
   int raw = std::system(command.c_str());
   CommandResult run;
   run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);

@@ -29,6 +29,9 @@ std::string read_bytes(const std::filesystem::path& path);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 std::string gzip(const std::string& bytes);
 
+// A TCP port of the loopback interface that was free a moment ago.
+int free_port();
+
 // IDX bytes: header for `dims` (each a big-endian uint32) followed by `payload`.
 std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string& payload,
                       unsigned char type = 0x08);
@@ -48,12 +51,14 @@ std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
 void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed);
 
 // Exit status (128 + signal number if killed), stdout and stderr of the fmnist binary run with
-// `args` (shell words) in `dir`, with FMNIST_DATA unset.
+// `args` (shell words) in `dir`, with FMNIST_DATA unset and `environment` (NAME=value words)
+// added.
 struct CommandResult {
   int status = -1;
   std::string out, err;
 };
-CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir);
+CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir,
+                         const std::string& environment = "");
 
 // Saves `checkpoint` with its metadata field `key` replaced by `value`, written field by field
 // like save_checkpoint, to make checkpoints fmnist must refuse.

@@ -34,8 +34,10 @@ using LayerTrace = std::function<void(const std::string& step, const torch::Tens
 class CnnImpl : public torch::nn::Module {
  public:
   explicit CnnImpl(const std::string& arch = kCnnArch);
-  torch::Tensor forward(torch::Tensor x) { return forward(std::move(x), LayerTrace()); }
-  torch::Tensor forward(torch::Tensor x, const LayerTrace& trace);
+  // In training, `dropout_mask` (from dropout_mask()) replaces the Dropout layer's own draw;
+  // `trace` sees every step's output.
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& dropout_mask = {},
+                        const LayerTrace& trace = {});
 
  private:
   torch::nn::Conv2d conv1_{nullptr};
@@ -48,6 +50,11 @@ class CnnImpl : public torch::nn::Module {
   torch::nn::Linear fc2_{nullptr};
 };
 TORCH_MODULE(Cnn);
+
+// Inverted-dropout factors for `rows` inputs of the dropout layer: 0 with probability kDropout,
+// else 1 / (1 - kDropout). Drawn on the CPU from `seed` alone, so that every rank of a
+// data-parallel run draws the whole global batch's masks and takes its own rows of them.
+torch::Tensor dropout_mask(std::int64_t rows, std::uint64_t seed);
 
 std::int64_t count_parameters(const torch::nn::Module& module);
 

@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "fmnist/checkpoint.hpp"
+#include "fmnist/distributed.hpp"
 #include "fmnist/model.hpp"
 #include "fmnist/schedule.hpp"
 
@@ -35,6 +37,7 @@ struct TrainOptions {
   std::optional<std::string> checkpoint_dir;  // default: the directory of `out`
   std::string device = "auto";
   int threads = 0;  // 0: one per core
+  DistributedOptions distributed;
 };
 
 struct TrainResult {
@@ -45,6 +48,7 @@ struct TrainResult {
   double best_accuracy = 0;
   double seconds = 0;            // this run's training and evaluation time
   double images_per_second = 0;  // training throughput of this run
+  int rank = 0;                  // of this process in a data-parallel run
 };
 
 // Where training keeps its per-epoch files: <stem of out>.last.pt, .best.pt (best validation
@@ -59,10 +63,16 @@ CheckpointFiles checkpoint_files(const TrainOptions& options);
 // `fmnist train`: Adam (Keras defaults) on the training split, validated after every epoch on a
 // held-out part of it (or, with validation "test", on the test split), the `last` and `best`
 // checkpoints and the history written after every epoch and options.out at the end. With a
-// held-out validation set the test split is read and evaluated only after the last epoch.
-// Throws UsageError for options that cannot work, Interrupted on SIGINT/SIGTERM (at the next
-// batch boundary; the checkpoints of the last complete epoch stay).
+// held-out validation set the test split is read and evaluated only after the last epoch. In a
+// data-parallel run (options.distributed, or the torchrun environment) this is one rank: it
+// joins the others, and only rank 0 writes files and logs. Throws UsageError for options that
+// cannot work, Interrupted on SIGINT/SIGTERM (at the next batch boundary; the checkpoints of the
+// last complete epoch stay).
 TrainResult train(const TrainOptions& options);
+
+// `fmnist train`: with --nproc N, unless this process is already a rank, starts N local ranks
+// and waits for them; otherwise trains, and rank 0 writes the result line to `out`.
+void run_train(const TrainOptions& options, std::ostream& out);
 
 // The one result line `fmnist train` prints on stdout.
 std::string format_train_result(const TrainResult& result, const std::string& out);

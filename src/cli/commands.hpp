@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "fmnist/distributed.hpp"
+
 // One function per subcommand: each declares its flags into an options struct of the library
 // and sets the callback that calls it. No logic lives here.
 namespace fmnist::cli {
@@ -22,5 +24,8 @@ CLI::Validator open_fraction();
 
 // --device and --threads, which every subcommand takes.
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads);
+
+// --nproc, --rank, --world-size, --local-rank, --master-addr, --master-port, --dist-timeout.
+void add_distributed_flags(CLI::App& command, DistributedOptions& options);
 
 }  // namespace fmnist::cli

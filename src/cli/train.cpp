@@ -76,10 +76,39 @@ void add_train_command(CLI::App& app) {
       "Checkpoint to continue from (weights, optimizer state, epoch; its training settings are "
       "kept, only --epochs, --data, --out, --checkpoint-dir, --device and --threads apply)");
   add_runtime_flags(*command, options->device, options->threads);
-  command->callback([options] {
-    TrainResult result = train(*options);
-    std::cout << format_train_result(result, options->out) << std::endl;
-  });
+  add_distributed_flags(*command, options->distributed);
+  command->callback([options] { run_train(*options, std::cout); });
+}
+
+void add_distributed_flags(CLI::App& command, DistributedOptions& options) {
+  const char* group = "Data-parallel training (torchrun's environment variables work too)";
+  command.add_option("--nproc", options.nproc, "Start this many ranks on this machine")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str()
+      ->group(group);
+  command.add_option("--rank", options.rank, "Rank of this process (default: $RANK)")->group(group);
+  command
+      .add_option("--world-size", options.world_size,
+                  "Number of ranks on all machines (default: $WORLD_SIZE, else 1)")
+      ->group(group);
+  command
+      .add_option("--local-rank", options.local_rank,
+                  "Rank on this machine, picks the GPU (default: $LOCAL_RANK, else --rank)")
+      ->group(group);
+  command
+      .add_option("--master-addr", options.master_addr,
+                  "Host of rank 0's TCPStore (default: $MASTER_ADDR, else 127.0.0.1)")
+      ->group(group);
+  command
+      .add_option("--master-port", options.master_port,
+                  "Port of rank 0's TCPStore (default: $MASTER_PORT, else 29500)")
+      ->group(group);
+  command
+      .add_option("--dist-timeout", options.timeout_seconds,
+                  "Seconds to wait for the other ranks before failing")
+      ->check(positive_number())
+      ->capture_default_str()
+      ->group(group);
 }
 
 namespace {
