@@ -120,6 +120,13 @@ if(NOT TARGET ZLIB::ZLIB)
     INTERFACE_INCLUDE_DIRECTORIES "${zlib_dir}/include")
 endif()
 
+# cairo (drawing the plots to PNG), nettle (SHA-256 for `data verify`) and nlohmann-json (eval
+# --json): Debian packages only, with no carried copies; a machine without them cannot build.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(cairo REQUIRED IMPORTED_TARGET cairo)
+pkg_check_modules(nettle REQUIRED IMPORTED_TARGET nettle)
+find_package(nlohmann_json 3 REQUIRED)
+
 # stb_image: cmake/Stb.cmake prefers Debian's libstb through pkg-config and otherwise compiles
 # the implementation from the headers in STB_INCLUDE_DIR, which we point at the carry where the
 # system has no stb headers.

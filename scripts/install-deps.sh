@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libcli11-dev libspdlog-dev libstb-dev zlib1g-dev
+  libcairo2-dev nettle-dev nlohmann-json3-dev fonts-dejavu-core
   libopenblas0-pthread libgtest-dev
   dataset-fashion-mnist
 )

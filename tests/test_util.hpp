@@ -34,6 +34,10 @@ std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::string&
 // PNG bytes of uint8 [H, W, C] pixels (C = 1..4), through stb_image_write.
 std::string png_bytes(const torch::Tensor& hwc);
 std::string jpeg_bytes(const torch::Tensor& hwc);
+// The pixels of PNG bytes as uint8 [H, W, 3]; fails the test if they do not decode.
+torch::Tensor decode_png_rgb(const std::string& png);
+// How many pixels of uint8 [H, W, 3] `rgb` are within `tolerance` of (r, g, b) in every channel.
+std::int64_t count_pixels(const torch::Tensor& rgb, int r, int g, int b, int tolerance = 0);
 // A hand-built PNG of any bit depth and colour type; `rows` are the raw scanlines without
 // filter bytes, `palette` the PLTE content for colour type 3.
 std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,

@@ -11,6 +11,8 @@ namespace fmnist::cli {
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_show_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 // Accepts numbers above zero, with a plain message otherwise.
 CLI::Validator positive_number();
