@@ -48,14 +48,13 @@ void write_confusion_table(std::ostream& out, const EvalReport& report) {
   for (std::int64_t c = 0; c < confusion.size(1); ++c) out << std::setw(6) << c;
   out << "\n";
   for (std::int64_t r = 0; r < confusion.size(0); ++r) {
-    out << std::setw(1) << r << " " << std::left << std::setw(kNameWidth) << report.class_names[r]
-        << std::right;
+    out << r << " " << std::left << std::setw(kNameWidth) << report.class_names[r] << std::right;
     for (std::int64_t c = 0; c < confusion.size(1); ++c) out << std::setw(6) << cells[r][c];
     out << "\n";
   }
 }
 
-nlohmann::json scores_json(const ClassScores& s) {
+nlohmann::ordered_json scores_json(const ClassScores& s) {
   return {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
 }
 
@@ -84,19 +83,19 @@ std::string format_eval_json(const EvalReport& report) {
   const EvalResult& result = report.result;
   Interval interval = accuracy_interval(result);
   std::vector<ClassScores> scores = class_scores(result.confusion);
-  nlohmann::json classes = nlohmann::json::array();
+  nlohmann::ordered_json classes = nlohmann::ordered_json::array();
   for (std::size_t c = 0; c < scores.size(); ++c) {
-    nlohmann::json entry = scores_json(scores[c]);
+    nlohmann::ordered_json entry = scores_json(scores[c]);
     entry["name"] = report.class_names[c];
     classes.push_back(entry);
   }
   torch::Tensor confusion = result.confusion.contiguous();
-  nlohmann::json matrix = nlohmann::json::array();
+  nlohmann::ordered_json matrix = nlohmann::ordered_json::array();
   for (std::int64_t r = 0; r < confusion.size(0); ++r) {
     const std::int64_t* row = confusion[r].data_ptr<std::int64_t>();
     matrix.push_back(std::vector<std::int64_t>(row, row + confusion.size(1)));
   }
-  nlohmann::json document = {
+  nlohmann::ordered_json document = {
       {"model", report.model_path},
       {"epoch", report.epoch},
       {"split", report.split},
