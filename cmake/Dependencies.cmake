@@ -146,7 +146,13 @@ if(NOT TARGET ZLIB::ZLIB)
     INTERFACE_INCLUDE_DIRECTORIES "${zlib_dir}/include")
 endif()
 
-# nlohmann/json (header-only), for predict --format json.
+# cairo (drawing the plots to PNG) and nettle (SHA-256 for `data verify`): Debian packages
+# only, with no carried copies; a machine without them cannot build.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(cairo REQUIRED IMPORTED_TARGET cairo)
+pkg_check_modules(nettle REQUIRED IMPORTED_TARGET nettle)
+
+# nlohmann/json (header-only), for predict --format json and eval --json.
 if(NOT FMNIST_USE_CARRY)
   find_package(nlohmann_json 3 QUIET)
 endif()

@@ -3,22 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <iomanip>
 
 #include "fmnist/device.hpp"
+#include "fmnist/eval_plots.hpp"
+#include "fmnist/eval_report.hpp"
 #include "fmnist/inference.hpp"
 #include "fmnist/runtime.hpp"
 
 namespace fmnist {
 
 std::int64_t EvalResult::count() const { return confusion.sum().item<std::int64_t>(); }
-
-std::vector<double> EvalResult::per_class_accuracy() const {
-  torch::Tensor totals = confusion.sum(/*dim=*/1).to(torch::kFloat64);
-  torch::Tensor hits = confusion.diagonal().to(torch::kFloat64);
-  torch::Tensor accuracy = hits / totals.clamp_min(1);
-  return {accuracy.data_ptr<double>(), accuracy.data_ptr<double>() + accuracy.numel()};
-}
 
 EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
   InferenceModel inference_model(model);
@@ -27,6 +21,7 @@ EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
   torch::Tensor pair_counts =
       torch::zeros({kNumClasses * kNumClasses}, torch::TensorOptions(torch::kInt64).device(device));
+  std::vector<torch::Tensor> predictions, confidences;
   for (std::int64_t start = 0; start < data.size(); start += batch_size) {
     std::int64_t end = std::min(start + batch_size, data.size());
     torch::Tensor labels = data.labels.slice(/*dim=*/0, start, end);
@@ -34,31 +29,25 @@ EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
         inference_model.logits(to_model_input(data.images.slice(/*dim=*/0, start, end)));
     loss_sum += torch::nn::functional::cross_entropy(
         logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    pair_counts += (labels * kNumClasses + logits.argmax(/*dim=*/1))
+    auto [confidence, predicted] = logits.softmax(/*dim=*/1).max(/*dim=*/1);
+    pair_counts += (labels * kNumClasses + predicted)
                        .bincount(/*weights=*/{}, /*minlength=*/kNumClasses * kNumClasses);
+    predictions.push_back(predicted);
+    confidences.push_back(confidence);
   }
   EvalResult result;
   result.confusion = pair_counts.view({kNumClasses, kNumClasses}).cpu();
+  result.predicted = torch::cat(predictions).cpu();
+  result.confidence = torch::cat(confidences).cpu();
   double count = static_cast<double>(data.size());
   result.metrics.loss = loss_sum.item<double>() / count;
   result.metrics.accuracy = result.confusion.diagonal().sum().item<double>() / count;
   return result;
 }
 
-void print_eval_report(const EvalResult& result, const std::vector<std::string>& class_names,
-                       const std::string& split, std::ostream& out) {
-  out << std::fixed << "split:    " << split << " (" << result.count() << " images)\n"
-      << "loss:     " << std::setprecision(4) << result.metrics.loss << "\n"
-      << "accuracy: " << std::setprecision(2) << 100.0 * result.metrics.accuracy << "%\n"
-      << "per-class accuracy:\n";
-  std::vector<double> per_class = result.per_class_accuracy();
-  for (std::size_t c = 0; c < per_class.size(); ++c) {
-    out << "  " << std::left << std::setw(12) << class_names[c] << std::right << std::setw(7)
-        << std::setprecision(2) << 100.0 * per_class[c] << "%\n";
-  }
-}
-
 void run_eval(const EvalOptions& options, std::ostream& out) {
+  std::optional<EvalPlotPaths> plot_paths;
+  if (!options.no_plots) plot_paths = eval_plot_paths(options.model_path, options.plots_dir);
   configure_runtime(options.threads);
   Split split = parse_split(options.split);
   torch::Device device = select_device(options.device);
@@ -72,7 +61,10 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("evaluated {} images in {:.3f} s ({:.0f} img/s)", data.size(), seconds,
                data.size() / seconds);
-  print_eval_report(result, checkpoint.class_names, split_name(split), out);
+  EvalReport report{options.model_path,     checkpoint.epoch,  split_name(split),
+                    checkpoint.class_names, std::move(result), plot_paths};
+  if (plot_paths) write_eval_plots(report, data.images.cpu(), data.labels.cpu(), *plot_paths);
+  out << (options.json ? format_eval_json(report) : format_eval_text(report));
 }
 
 }  // namespace fmnist

@@ -112,6 +112,16 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   std::string accuracy = eval.out.substr(eval.out.find("accuracy: ") + 10, 6);
   EXPECT_NE(train.out.find("test accuracy " + accuracy), std::string::npos)
       << train.out << " vs " << accuracy;
+  EXPECT_NE(eval.out.find("confusion heat-map: model.confusion.png"), std::string::npos);
+  EXPECT_GT(testing::read_bytes(dir_ / "model.errors.png").size(), 1000u);
+
+  std::filesystem::create_directory(dir_ / "plots");
+  CommandResult json = fmnist("eval model.pt --data data --device cpu --json --plots plots", dir_);
+  ASSERT_EQ(json.status, 0) << json.err;
+  EXPECT_EQ(json.out.rfind("{\n", 0), 0u) << json.out;
+  EXPECT_EQ(json.out.substr(json.out.size() - 2), "}\n");
+  EXPECT_NE(json.out.find("\"errors\": \"plots/model.errors.png\""), std::string::npos) << json.out;
+  EXPECT_GT(testing::read_bytes(dir_ / "plots" / "model.confusion.png").size(), 1000u);
 
   // Test item 3 is class 3; saved as a PNG it must be classified as such.
   auto split = testing::make_split(10, 2);
@@ -171,6 +181,19 @@ TEST_F(CliTest, PredictCsvIsOneRowPerInput) {
   EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 2) << run.out;
 }
 
+TEST_F(CliTest, ShowWritesAGridAndDataVerifyNamesAnotherDataSet) {
+  testing::write_dataset(dir_.path(), 20, 20);
+  CommandResult show = fmnist("show --data . --class trouser --count 2 --out t.png", dir_);
+  ASSERT_EQ(show.status, 0) << show.err;
+  EXPECT_EQ(show.out, "t.png\n");
+  EXPECT_GT(testing::read_bytes(dir_ / "t.png").size(), 1000u);
+
+  CommandResult verify = fmnist("data verify --data .", dir_);
+  EXPECT_EQ(verify.status, 1);
+  EXPECT_NE(verify.out.find("t10k-labels-idx1-ubyte.gz"), std::string::npos) << verify.out;
+  expect_one_error_line(verify, "not Fashion-MNIST");
+}
+
 TEST_F(CliTest, UsageErrorsExitTwo) {
   struct Case {
     const char* args;
@@ -194,6 +217,8 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --nproc 2 --rank 1", "--nproc"},
       {"train --world-size 2", "needs its --rank"},
       {"train --dist-timeout 0", "--dist-timeout"},
+      {"eval --plots nowhere", "--plots nowhere: not a directory"},
+      {"data", "A subcommand is required"},
   };
   for (const Case& c : cases) {
     CommandResult run = testing::run_fmnist(c.args, dir_.path());

@@ -3,7 +3,9 @@
 #include "fmnist/checkpoint.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <stb_image.h>
 #include <stb_image_write.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -139,6 +141,24 @@ std::string with_exif_orientation(const std::string& jpeg, int orientation, bool
   std::string segment = std::string("\xFF\xE1", 2) + static_cast<char>(length >> 8) +
                         static_cast<char>(length & 0xff) + payload;
   return jpeg.substr(0, 2) + segment + jpeg.substr(2);
+}
+
+torch::Tensor decode_png_rgb(const std::string& png) {
+  int width = 0, height = 0, channels = 0;
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(png.data()),
+                                                static_cast<int>(png.size()), &width, &height,
+                                                &channels, /*desired_channels=*/3);
+  EXPECT_NE(pixels, nullptr) << "not a PNG (" << png.size() << " bytes)";
+  if (!pixels) return torch::zeros({0, 0, 3}, torch::kUInt8);
+  torch::Tensor rgb = torch::from_blob(pixels, {height, width, 3}, torch::kUInt8).clone();
+  stbi_image_free(pixels);
+  return rgb;
+}
+
+std::int64_t count_pixels(const torch::Tensor& rgb, int r, int g, int b, int tolerance) {
+  torch::Tensor target = torch::tensor({r, g, b}, torch::kInt32);
+  torch::Tensor close = (rgb.to(torch::kInt32) - target).abs().le(tolerance).all(/*dim=*/-1);
+  return close.sum().item<std::int64_t>();
 }
 
 std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,

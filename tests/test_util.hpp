@@ -42,6 +42,10 @@ std::string jpeg_bytes(const torch::Tensor& hwc);
 // `jpeg` with an APP1 EXIF segment after its SOI marker whose IFD 0 holds only an Orientation
 // tag, in big-endian ("MM") or little-endian ("II") TIFF byte order.
 std::string with_exif_orientation(const std::string& jpeg, int orientation, bool big_endian = true);
+// The pixels of PNG bytes as uint8 [H, W, 3]; fails the test if they do not decode.
+torch::Tensor decode_png_rgb(const std::string& png);
+// How many pixels of uint8 [H, W, 3] `rgb` are within `tolerance` of (r, g, b) in every channel.
+std::int64_t count_pixels(const torch::Tensor& rgb, int r, int g, int b, int tolerance = 0);
 // A hand-built PNG of any bit depth and colour type; `rows` are the raw scanlines without
 // filter bytes, `palette` the PLTE content for colour type 3.
 std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,

@@ -18,10 +18,11 @@ inline constexpr std::int64_t kEvalBatchSize = 256;
 
 struct EvalResult {
   SplitMetrics metrics;
-  torch::Tensor confusion;  // int64 [classes, classes] on the CPU; row = true, column = predicted
+  torch::Tensor confusion;   // int64 [classes, classes] on the CPU; row = true, column = predicted
+  torch::Tensor predicted;   // int64 [N] on the CPU: the class the model chose for each image
+  torch::Tensor confidence;  // float [N] on the CPU: the softmax probability of that class
 
   std::int64_t count() const;
-  std::vector<double> per_class_accuracy() const;
 };
 
 // Mean cross-entropy, accuracy and confusion matrix of `model` (in eval mode, on the device of
@@ -34,12 +35,13 @@ struct EvalOptions {
   std::string split = "test";
   std::string device = "auto";
   int threads = 0;
+  bool json = false;                     // the report as one JSON document
+  std::optional<std::string> plots_dir;  // where the PNGs go; default: beside the model
+  bool no_plots = false;
 };
 
-// `fmnist eval`: loads the checkpoint and the split, evaluates, writes the report to `out`.
+// `fmnist eval`: loads the checkpoint and the split, evaluates, writes the confusion heat-map
+// and the gallery of errors (unless no_plots) and the report (text or JSON) to `out`.
 void run_eval(const EvalOptions& options, std::ostream& out);
-
-void print_eval_report(const EvalResult& result, const std::vector<std::string>& class_names,
-                       const std::string& split, std::ostream& out);
 
 }  // namespace fmnist

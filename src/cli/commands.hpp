@@ -15,6 +15,8 @@ void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_summary_command(CLI::App& app);
+void add_show_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 // Accept numbers above zero / at least zero / strictly between 0 and 1, with a plain message
 // otherwise.

@@ -15,6 +15,11 @@ void add_eval_command(CLI::App& app) {
   command->add_option("--split", options->split, "test or train")
       ->check(CLI::IsMember({"test", "train"}))
       ->capture_default_str();
+  command->add_flag("--json", options->json, "Write the report as one JSON document");
+  command->add_option("--plots", options->plots_dir,
+                      "Directory for <model stem>.confusion.png and <model stem>.errors.png "
+                      "(default: the model's directory)");
+  command->add_flag("--no-plots", options->no_plots, "Write no PNG files");
   add_runtime_flags(*command, options->device, options->threads);
   command->callback([options] { run_eval(*options, std::cout); });
 }
