@@ -101,6 +101,16 @@ void append_to_string(void* context, void* data, int size) {
   static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
 }
 
+// stb_image decodes a JPEG cut short as if the missing data were grey, so a truncated file would
+// be predicted. Entropy-coded data cannot hold 0xFF 0xD9, so its absence means the end-of-image
+// marker, and with it the end of the file, is missing.
+void check_jpeg_end(std::string_view bytes, const std::string& name) {
+  if (bytes.substr(0, 2) != "\xFF\xD8") return;
+  if (bytes.find("\xFF\xD9", 2) == std::string_view::npos) {
+    throw ImageError(name + ": corrupt JPEG (truncated: no end-of-image marker)");
+  }
+}
+
 }  // namespace
 
 torch::Tensor decode_image(std::string_view bytes, const std::string& name) {
@@ -111,6 +121,7 @@ torch::Tensor decode_image(std::string_view bytes, const std::string& name) {
     throw ImageError(name + ": not a readable image (not PNG, JPEG, GIF, BMP or binary PGM/PPM)");
   }
   check_png_chunks(bytes, name);
+  check_jpeg_end(bytes, name);
   auto data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, channels = 0;

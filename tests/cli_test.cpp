@@ -342,6 +342,7 @@ TEST_F(CliTest, ResumeAfterSigkillMidEpochEqualsUninterruptedRun) {
   const std::string train = "train --epochs 3 --batch-size 32 --data . --device cpu --threads 1";
   ASSERT_EQ(testing::run_fmnist(train + " --out whole.pt", dir_.path()).status, 0);
 
+  std::filesystem::remove(dir_ / "stderr.txt");  // holds the first run's "epoch  1/3"
   pid_t pid = spawn_fmnist(train + " --out resumed.pt", dir_);
   ASSERT_TRUE(wait_for_text(dir_ / "stderr.txt", "epoch  1/3", pid));
   kill(pid, SIGKILL);

@@ -84,6 +84,10 @@ TEST(ImageTest, RejectsEmptyGarbageAndTruncatedFiles) {
   std::string png = testing::png_bytes(light_block(5, 5));
   std::string message = decode_error(png.substr(0, png.size() / 2));
   EXPECT_NE(message.find("photo.png: "), std::string::npos) << message;
+  // stb_image would decode the lost half of a JPEG as grey.
+  std::string jpeg = testing::jpeg_bytes(light_block(5, 5, /*channels=*/3));
+  EXPECT_EQ(decode_error(jpeg.substr(0, jpeg.size() - 2)),
+            "photo.png: corrupt JPEG (truncated: no end-of-image marker)");
 }
 
 TEST(ImageTest, RejectsHugeDimensionsBeforeDecoding) {
