@@ -13,6 +13,7 @@
 #include "fmnist/distributed.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/evaluate.hpp"
+#include "fmnist/history.hpp"
 #include "fmnist/history_csv.hpp"
 #include "fmnist/interrupt.hpp"
 #include "fmnist/launcher.hpp"
@@ -224,6 +225,7 @@ void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& opt
   if (improved) save_checkpoint(files.best, checkpoint, &optimizer);
   save_checkpoint(files.last, checkpoint, &optimizer);
   write_history_csv(history, files.history);
+  write_history_plot(history, files.history_plot);
   log_epoch(history.back(), checkpoint.settings);
 }
 
@@ -303,7 +305,7 @@ CheckpointFiles checkpoint_files(const TrainOptions& options) {
       options.checkpoint_dir ? fs::path(*options.checkpoint_dir) : out.parent_path();
   std::string stem = out.stem().string();
   return {directory / (stem + ".last.pt"), directory / (stem + ".best.pt"),
-          directory / (stem + ".history.csv")};
+          directory / (stem + ".history.csv"), directory / (stem + ".history.png")};
 }
 
 TrainResult train(const TrainOptions& options) {

@@ -152,6 +152,8 @@ TEST_F(TrainTest, WritesHistoryAndKeepsTheBestValidationModel) {
   TrainResult result = train(o);
   std::vector<EpochRecord> history = read_history_csv(checkpoint_files(o).history);
   ASSERT_EQ(history.size(), 3u);
+  std::string plot = testing::read_bytes(checkpoint_files(o).history_plot);
+  EXPECT_EQ(plot.rfind("\x89PNG", 0), 0u);
   EXPECT_DOUBLE_EQ(history[0].learning_rate, 1e-3);
   EXPECT_DOUBLE_EQ(history[2].learning_rate, 2.5e-4);
   double best = 0;

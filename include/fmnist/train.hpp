@@ -56,7 +56,8 @@ struct TrainResult {
 struct CheckpointFiles {
   std::filesystem::path last;
   std::filesystem::path best;
-  std::filesystem::path history;
+  std::filesystem::path history;       // <stem>.history.csv
+  std::filesystem::path history_plot;  // <stem>.history.png: its loss and accuracy curves
 };
 CheckpointFiles checkpoint_files(const TrainOptions& options);
 
