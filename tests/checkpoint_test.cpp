@@ -121,28 +121,6 @@ TEST(CheckpointTest, RejectsForeignLibTorchArchive) {
   EXPECT_NE(load_error(dir / "tensor.pt").find("not an fmnist checkpoint"), std::string::npos);
 }
 
-// A checkpoint whose metadata a test can edit: written field by field like save_checkpoint,
-// with `key` set to `value` and the fields `drop` names left out.
-void write_with(const std::filesystem::path& path, const std::string& key, c10::IValue value,
-                const std::function<bool(const std::string&)>& drop = nullptr) {
-  Checkpoint checkpoint = trained_checkpoint();
-  save_checkpoint(path, checkpoint, nullptr);
-  torch::serialize::InputArchive in;
-  in.load_from(path.string());
-  torch::serialize::OutputArchive out;
-  for (const std::string& name : in.keys()) {
-    c10::IValue field;
-    if (name == "model") {
-      torch::serialize::OutputArchive copy;
-      checkpoint.model->save(copy);
-      out.write("model", copy);
-    } else if (!(drop && drop(name)) && in.try_read(name, field)) {
-      out.write(name, name == key ? value : field);
-    }
-  }
-  out.save_to(path.string());
-}
-
 TEST(CheckpointTest, RejectsFutureFormatVersion) {
   TempDir dir;
   testing::save_checkpoint_with(dir / "future.pt", trained_checkpoint(), "version",
@@ -218,7 +196,8 @@ TEST(CheckpointTest, OlderCheckpointLoadsWithDefaults) {
     return new_setting || name == "metrics.val_loss" || name == "metrics.val_accuracy" ||
            name == "metrics.best_epoch";
   };
-  write_with(dir / "old.pt", "version", c10::IValue(kCheckpointVersion), added_later);
+  testing::save_checkpoint_with(dir / "old.pt", trained_checkpoint(), "version",
+                                c10::IValue(kCheckpointVersion), added_later);
   Checkpoint loaded = load_checkpoint(dir / "old.pt", torch::kCPU);
   EXPECT_EQ(loaded.settings.validation, kValidateOnTest);
   EXPECT_EQ(loaded.settings.lr_schedule, "none");

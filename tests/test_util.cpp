@@ -198,7 +198,8 @@ CommandResult run_fmnist(const std::string& args, const std::filesystem::path& d
 }
 
 void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
-                          const std::string& key, const c10::IValue& value) {
+                          const std::string& key, const c10::IValue& value,
+                          const std::function<bool(const std::string&)>& drop) {
   save_checkpoint(path, checkpoint, nullptr);
   torch::serialize::InputArchive in;
   in.load_from(path.string());
@@ -209,7 +210,7 @@ void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& c
       torch::serialize::OutputArchive copy;
       checkpoint.model->save(copy);
       out.write("model", copy);
-    } else if (in.try_read(name, field)) {
+    } else if (!(drop && drop(name)) && in.try_read(name, field)) {
       out.write(name, name == key ? value : field);
     }
   }

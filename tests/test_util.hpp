@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,10 +65,12 @@ struct CommandResult {
 CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir,
                          const std::string& environment = "");
 
-// Saves `checkpoint` with its metadata field `key` replaced by `value`, written field by field
-// like save_checkpoint, to make checkpoints fmnist must refuse.
+// Saves `checkpoint` with its metadata field `key` replaced by `value` and the fields `drop`
+// names left out, written field by field like save_checkpoint: checkpoints fmnist must refuse,
+// or ones from older versions.
 void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
-                          const std::string& key, const c10::IValue& value);
+                          const std::string& key, const c10::IValue& value,
+                          const std::function<bool(const std::string&)>& drop = nullptr);
 
 // A learnable synthetic split: class c is a bright bar of a class-specific shape on black.
 struct SyntheticSplit {

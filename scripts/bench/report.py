@@ -48,7 +48,7 @@ def rows(r):
                 train, f["py_tuned_train_img_s"], 1.3),
         speedup("Training, epoch 2 (vs Python Dataset + DataLoader)",
                 train, f["py_dl_train_img_s"], None),
-        speedup("Evaluation, test set, batch 1000", eval_, f["py_eval_img_s"], 4.0),
+        speedup("Evaluation, test set (fmnist batch 256, Python 1000)", eval_, f["py_eval_img_s"], 4.0),
         ["Cold predict, one PNG (hyperfine mean ± σ)",
          f"{1000 * pred_fm:.0f} ± {1000 * f['fm_predict_sd']:.0f} ms",
          f"{1000 * pred_py:.0f} ± {1000 * f['py_predict_sd']:.0f} ms",
