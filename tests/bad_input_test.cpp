@@ -168,7 +168,7 @@ TEST_F(BadInputTest, MalformedImages) {
       {predict("blank.png"), kRuntimeError, "blank.png: no item found"},
       {predict("ascii.pgm"), kRuntimeError, "ascii.pgm: not a readable image"},
       {predict("image.tga"), kRuntimeError, "image.tga: not a readable image"},
-      {predict("folder.png"), kRuntimeError, "folder.png: is a directory"},
+      {predict("folder.png"), kRuntimeError, "folder.png: holds no images"},
       {predict("missing.png"), kRuntimeError, "missing.png: no such file"},
   };
   // What the fuzzers found (image_test.cpp checks the library's answer to each), but the one
@@ -233,6 +233,8 @@ TEST_F(BadInputTest, BadCommandLines) {
   expect_clean_failures({
       {train("--epochs -3"), kUsageError, "--epochs"},
       {train("--epochs abc"), kUsageError, "--epochs"},
+      {train("--epochs 99999999999999999999"), kUsageError, "--epochs"},
+      {train("--batch-size 99999999999999999999"), kUsageError, "--batch-size"},
       {train("--batch-size 0"), kUsageError, "--batch-size"},
       {train("--lr 0"), kUsageError, "--lr"},
       {train("--lr -1"), kUsageError, "--lr"},

@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <iostream>
 #include <memory>
 
@@ -5,15 +6,23 @@
 #include "fmnist/train.hpp"
 
 namespace fmnist::cli {
+namespace {
+
+// CLI11 saturates integers too large for their type instead of refusing them, so the integer
+// flags get an explicit range: far beyond any useful value, but not endless.
+constexpr std::int64_t kMaxEpochs = 1'000'000;
+constexpr std::int64_t kMaxBatchSize = 1 << 24;
+
+}  // namespace
 
 void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();
   CLI::App* command = app.add_subcommand("train", "Train the classifier and save a checkpoint");
   command->add_option("--epochs", options->epochs, "Epochs to train in all")
-      ->check(positive_number())
+      ->check(CLI::Range(std::int64_t{1}, kMaxEpochs))
       ->capture_default_str();
   command->add_option("--batch-size", options->batch_size, "Images per training step")
-      ->check(positive_number())
+      ->check(CLI::Range(std::int64_t{1}, kMaxBatchSize))
       ->capture_default_str();
   command->add_option("--lr", options->learning_rate, "Adam learning rate")
       ->check(positive_number())
