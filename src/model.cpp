@@ -101,12 +101,17 @@ std::int64_t count_parameters(const torch::nn::Module& module) {
   return total;
 }
 
+// Explicit NHWC strides: for conv1's single input channel, contiguous(ChannelsLast) keeps the
+// NCHW strides (both orders are "contiguous" then), and oneDNN would produce NCHW activations.
 void use_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (auto& parameter : module.parameters()) {
-    if (parameter.dim() == 4) {
-      parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
-    }
+    if (parameter.dim() != 4) continue;
+    std::int64_t channels = parameter.size(1), width = parameter.size(3);
+    torch::Tensor nhwc = torch::empty_strided(
+        parameter.sizes(), {parameter.size(2) * width * channels, 1, width * channels, channels},
+        parameter.options());
+    parameter.set_data(nhwc.copy_(parameter));
   }
 }
 

@@ -69,6 +69,9 @@ TEST(ModelTest, ChannelsLastKeepsValuesAndOutputs) {
   use_channels_last(*model);
   auto params = model->named_parameters();
   EXPECT_TRUE(params["conv2.weight"].is_contiguous(torch::MemoryFormat::ChannelsLast));
+  // With one input channel only explicit NHWC strides make oneDNN produce NHWC activations.
+  EXPECT_EQ(params["conv1.weight"].stride(1), 1);
+  EXPECT_EQ(params["conv1.weight"].stride(0), 9);
   EXPECT_TRUE(torch::allclose(model->forward(x), before, /*rtol=*/1e-5, /*atol=*/1e-6));
 }
 
