@@ -21,7 +21,6 @@ struct EpochRecord {
 
 // Draws the loss and accuracy curves of `history` (train and validation) as one PNG at `path`,
 // written atomically. Error if it cannot be written.
-void write_history_plot(const std::vector<EpochRecord>& history,
-                        const std::filesystem::path& path);
+void write_history_plot(const std::vector<EpochRecord>& history, const std::filesystem::path& path);
 
 }  // namespace fmnist
