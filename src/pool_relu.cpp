@@ -2,11 +2,16 @@
 
 #include <ATen/Parallel.h>
 
-#include <cmath>
 #include <cstdint>
+
+#include "pool_window.hpp"
 
 namespace fmnist {
 namespace {
+
+using detail::kWindow;
+using detail::pool_window;
+using detail::route_gradient;
 
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
@@ -25,62 +30,51 @@ struct PoolShape {
   }
 };
 
-// The four window positions in the order max_pool2d scans them, so ties go the same way.
-constexpr std::int64_t kWindow = 4;
+// One row of pooled outputs, all channels.
+FMNIST_VECTOR_CLONES void pool_row(const PoolShape& s, std::int64_t row, const float* in,
+                                   float* out, std::uint8_t* winner) {
+  std::int64_t image = row / s.out_h, oh = row % s.out_h;
+  for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
+    std::int64_t base = (row * s.out_w + ow) * s.c;
+    pool_window(in + s.input_offset(image, 2 * oh, 2 * ow),
+                in + s.input_offset(image, 2 * oh, 2 * ow + 1),
+                in + s.input_offset(image, 2 * oh + 1, 2 * ow),
+                in + s.input_offset(image, 2 * oh + 1, 2 * ow + 1), out + base, winner + base, s.c);
+  }
+}
+
+// One row of input gradients, all channels; writes every element exactly once, so no
+// separate zero fill is needed.
+FMNIST_VECTOR_CLONES void route_row(const PoolShape& s, std::int64_t row, const float* grad_out,
+                                    const std::uint8_t* winner, float* grad_in) {
+  std::int64_t image = row / s.in_h, ih = row % s.in_h, oh = ih / 2;
+  float* dst = grad_in + s.input_offset(image, ih, 0);
+  if (oh >= s.out_h) {
+    std::fill(dst, dst + s.in_w * s.c, 0.0f);
+    return;
+  }
+  for (std::int64_t iw = 0; iw < s.in_w; ++iw, dst += s.c) {
+    std::int64_t ow = iw / 2;
+    if (ow >= s.out_w) {
+      std::fill(dst, dst + s.c, 0.0f);
+      continue;
+    }
+    auto k = static_cast<std::uint8_t>((ih % 2) * 2 + iw % 2);
+    std::int64_t base = ((image * s.out_h + oh) * s.out_w + ow) * s.c;
+    route_gradient(grad_out + base, winner + base, k, dst, s.c);
+  }
+}
 
 void pool_forward(const PoolShape& s, const float* in, float* out, std::uint8_t* winner) {
   at::parallel_for(0, s.n * s.out_h, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t row = begin; row < end; ++row) {
-      std::int64_t image = row / s.out_h, oh = row % s.out_h;
-      for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
-        const float* window[kWindow] = {in + s.input_offset(image, 2 * oh, 2 * ow),
-                                        in + s.input_offset(image, 2 * oh, 2 * ow + 1),
-                                        in + s.input_offset(image, 2 * oh + 1, 2 * ow),
-                                        in + s.input_offset(image, 2 * oh + 1, 2 * ow + 1)};
-        std::int64_t base = (row * s.out_w + ow) * s.c;
-        for (std::int64_t ch = 0; ch < s.c; ++ch) {
-          float best = window[0][ch];
-          std::uint8_t best_k = 0;
-          for (std::uint8_t k = 1; k < kWindow; ++k) {
-            float v = window[k][ch];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              best_k = k;
-            }
-          }
-          // std::max would turn NaN into 0; ReLU in LibTorch keeps it.
-          out[base + ch] = best > 0 || std::isnan(best) ? best : 0.0f;
-          winner[base + ch] = best > 0 ? best_k : kWindow;  // kWindow: no gradient flows
-        }
-      }
-    }
+    for (std::int64_t row = begin; row < end; ++row) pool_row(s, row, in, out, winner);
   });
 }
 
-// Writes every input gradient element exactly once, so no separate zero fill is needed.
 void pool_backward(const PoolShape& s, const float* grad_out, const std::uint8_t* winner,
                    float* grad_in) {
   at::parallel_for(0, s.n * s.in_h, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t row = begin; row < end; ++row) {
-      std::int64_t image = row / s.in_h, ih = row % s.in_h, oh = ih / 2;
-      float* dst = grad_in + s.input_offset(image, ih, 0);
-      if (oh >= s.out_h) {
-        std::fill(dst, dst + s.in_w * s.c, 0.0f);
-        continue;
-      }
-      for (std::int64_t iw = 0; iw < s.in_w; ++iw, dst += s.c) {
-        std::int64_t ow = iw / 2;
-        if (ow >= s.out_w) {
-          std::fill(dst, dst + s.c, 0.0f);
-          continue;
-        }
-        std::uint8_t k = static_cast<std::uint8_t>((ih % 2) * 2 + iw % 2);
-        std::int64_t base = ((image * s.out_h + oh) * s.out_w + ow) * s.c;
-        for (std::int64_t ch = 0; ch < s.c; ++ch) {
-          dst[ch] = winner[base + ch] == k ? grad_out[base + ch] : 0.0f;
-        }
-      }
-    }
+    for (std::int64_t row = begin; row < end; ++row) route_row(s, row, grad_out, winner, grad_in);
   });
 }
 

@@ -1,0 +1,66 @@
+#pragma once
+
+// The per-window kernels of the fused max-pool + ReLU ops (pool_relu.cpp, conv_pool_relu.cpp),
+// on channels-last data: one call handles one 2x2 window, all channels.
+//
+// They are branch-free over channels so that the compiler vectorises them: with a branch per
+// element (max_pool2d's form), the random winner positions cost a mispredicted branch every
+// few elements, and pooling took a quarter of a training step.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+// Compiles a kernel for AVX-512 and AVX2 machines too, picked at load time (GCC's
+// target_clones): the default x86-64 build has only SSE2, and the pooling kernels' byte
+// outputs need AVX-512BW to run well. Clang and GCC before 12 lack these targets.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define FMNIST_VECTOR_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FMNIST_VECTOR_CLONES
+#endif
+
+namespace fmnist::detail {
+
+// The four window positions, numbered in the order max_pool2d scans them (row-major), so ties
+// go the same way. A winner byte of kWindow means the output was not positive: ReLU passes
+// no gradient back.
+constexpr std::uint8_t kWindow = 4;
+
+// out = relu(max(a, b, c, d)) per channel; a, b, c, d are the window's pixels in scan order.
+inline void pool_window(const float* __restrict a, const float* __restrict b,
+                        const float* __restrict c, const float* __restrict d, float* __restrict out,
+                        std::uint8_t* __restrict winner, std::int64_t channels) {
+  for (std::int64_t ch = 0; ch < channels; ++ch) {
+    float best = a[ch];
+    int best_k = 0;
+    // NaN wins and stays, as in max_pool2d: a later NaN replaces an earlier one.
+    auto scan = [&](float v, int k) {
+      bool take = v > best || std::isnan(v);
+      best = take ? v : best;
+      best_k = take ? k : best_k;
+    };
+    scan(b[ch], 1);
+    scan(c[ch], 2);
+    scan(d[ch], 3);
+    // std::max would turn NaN into 0; ReLU in LibTorch keeps it.
+    out[ch] = best > 0 || std::isnan(best) ? best : 0.0f;
+    winner[ch] = static_cast<std::uint8_t>(best > 0 ? best_k : kWindow);
+  }
+}
+
+// grad_in = winner == k ? grad_out : 0 per channel: the gradient of window position k. A bit
+// mask on the float's bits, because a byte-to-float select does not vectorise without AVX and
+// grad * 0 would turn inf into NaN.
+inline void route_gradient(const float* __restrict grad_out, const std::uint8_t* __restrict winner,
+                           std::uint8_t k, float* __restrict grad_in, std::int64_t channels) {
+  for (std::int64_t ch = 0; ch < channels; ++ch) {
+    std::uint32_t bits;
+    std::memcpy(&bits, grad_out + ch, sizeof bits);
+    bits &= 0u - static_cast<std::uint32_t>(winner[ch] == k);
+    std::memcpy(grad_in + ch, &bits, sizeof bits);
+  }
+}
+
+}  // namespace fmnist::detail
