@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "fmnist/conv_pool_relu.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/pool_relu.hpp"
 
@@ -75,10 +76,15 @@ torch::Tensor CnnImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mas
     return output;
   };
   // Max-pooling before ReLU gives the same values and gradients (ReLU is monotone) and runs
-  // the ReLU on a quarter of the elements; max_pool2x2_relu fuses the two.
-  x = step("conv1", conv1_(x));
-  if (bn1_) x = step("bn1", bn1_(x));
-  x = step("pool1", max_pool2x2_relu(x));
+  // the ReLU on a quarter of the elements; max_pool2x2_relu fuses the two, and
+  // conv_max_pool2x2_relu the convolution too when nothing needs to see its output.
+  if (bn1_ || trace) {
+    x = step("conv1", conv1_(x));
+    if (bn1_) x = step("bn1", bn1_(x));
+    x = step("pool1", max_pool2x2_relu(x));
+  } else {
+    x = conv_max_pool2x2_relu(x, *conv1_);
+  }
   x = step("conv2", conv2_(x));
   if (bn2_) x = step("bn2", bn2_(x));
   x = step("pool2", max_pool2x2_relu(x));
