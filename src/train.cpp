@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "fmnist/adam.hpp"
 #include "fmnist/augment.hpp"
 #include "fmnist/dataset.hpp"
 #include "fmnist/device.hpp"
@@ -179,7 +180,7 @@ SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
       count += part.size();
     }
     group.sum_gradients(context.model->parameters());
-    context.optimizer.step();
+    adam_step(context.optimizer);
     if (progress.due() && count > 0) {
       progress.draw(step + 1, loss_sum.item<double>() / count, correct.item<double>() / count);
     }
