@@ -30,6 +30,13 @@ void single_threaded_blas() {
   }
 }
 
+// Late in training, Adam's first moment of a weight that gets no gradient (a dead unit) decays
+// by 0.9 a step into the denormal range, where every operation on it takes a microcode assist;
+// epochs 20 and 21 ran 1.2-1.4x faster with denormals flushed, at the same loss to 4 digits.
+// The x86 control register is per thread and copied into threads created later: set it
+// before LibTorch starts its pool.
+void flush_denormals() { at::globalContext().setFlushDenormal(true); }
+
 }  // namespace
 
 void configure_runtime(int threads) {
@@ -37,6 +44,7 @@ void configure_runtime(int threads) {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   keep_freed_memory();
   single_threaded_blas();
+  flush_denormals();
   torch::set_num_threads(threads);
 }
 
