@@ -50,21 +50,33 @@ const torch::optim::AdamParamState& state_of(torch::optim::Adam& optimizer, std:
   throw std::runtime_error("no state for parameter " + std::to_string(index));
 }
 
-TEST(AdamTest, EqualsLibTorchsAdamWithWeightDecay) {
+// The same parameters and gradients, stepped by adam_step and by LibTorch's Adam::step.
+struct SideBySide {
+  explicit SideBySide(const torch::optim::AdamOptions& adam_options = options())
+      : our_optimizer(ours, adam_options), their_optimizer(theirs, adam_options) {}
+
+  void take_steps(int first_step, int steps) {
+    for (int step = first_step; step < first_step + steps; ++step) {
+      set_gradients(ours, step);
+      set_gradients(theirs, step);
+      adam_step(our_optimizer);
+      their_optimizer.step();
+    }
+  }
+
   std::vector<torch::Tensor> ours = copies(make_parameters());
   std::vector<torch::Tensor> theirs = copies(make_parameters());
-  torch::optim::Adam our_optimizer(ours, options());
-  torch::optim::Adam their_optimizer(theirs, options());
-  for (int step = 0; step < 5; ++step) {
-    set_gradients(ours, step);
-    set_gradients(theirs, step);
-    adam_step(our_optimizer);
-    their_optimizer.step();
-  }
-  expect_close(ours, theirs);
-  for (std::size_t i = 0; i < ours.size(); ++i) {
-    const auto& our_state = state_of(our_optimizer, i);
-    const auto& their_state = state_of(their_optimizer, i);
+  torch::optim::Adam our_optimizer;
+  torch::optim::Adam their_optimizer;
+};
+
+TEST(AdamTest, EqualsLibTorchsAdamWithWeightDecay) {
+  SideBySide both;
+  both.take_steps(/*first_step=*/0, /*steps=*/5);
+  expect_close(both.ours, both.theirs);
+  for (std::size_t i = 0; i < both.ours.size(); ++i) {
+    const auto& our_state = state_of(both.our_optimizer, i);
+    const auto& their_state = state_of(both.their_optimizer, i);
     EXPECT_EQ(our_state.step(), 5);
     EXPECT_TRUE(torch::allclose(our_state.exp_avg(), their_state.exp_avg()));
     EXPECT_TRUE(torch::allclose(our_state.exp_avg_sq(), their_state.exp_avg_sq()));
@@ -73,26 +85,18 @@ TEST(AdamTest, EqualsLibTorchsAdamWithWeightDecay) {
 
 // The state is LibTorch's own: a saved fused optimizer resumes in LibTorch's and vice versa.
 TEST(AdamTest, StateSavesAndLoadsAsLibTorchsAdam) {
-  std::vector<torch::Tensor> ours = copies(make_parameters());
-  std::vector<torch::Tensor> theirs = copies(make_parameters());
-  torch::optim::Adam our_optimizer(ours, options());
-  torch::optim::Adam their_optimizer(theirs, options());
-  for (int step = 0; step < 3; ++step) {
-    set_gradients(ours, step);
-    set_gradients(theirs, step);
-    adam_step(our_optimizer);
-    their_optimizer.step();
-  }
-  std::vector<torch::Tensor> resumed = copies(ours);
+  SideBySide both;
+  both.take_steps(/*first_step=*/0, /*steps=*/3);
+  std::vector<torch::Tensor> resumed = copies(both.ours);
   torch::optim::Adam resumed_optimizer(resumed, options());
   std::stringstream saved;
-  torch::save(our_optimizer, saved);
+  torch::save(both.our_optimizer, saved);
   torch::load(resumed_optimizer, saved);
   set_gradients(resumed, 3);
-  set_gradients(theirs, 3);
+  set_gradients(both.theirs, 3);
   resumed_optimizer.step();
-  their_optimizer.step();
-  expect_close(resumed, theirs);
+  both.their_optimizer.step();
+  expect_close(resumed, both.theirs);
   EXPECT_EQ(state_of(resumed_optimizer, 0).step(), 4);
 }
 
@@ -109,16 +113,12 @@ TEST(AdamTest, SkipsParametersWithoutAGradient) {
 
 // AMSGrad is not fused: LibTorch's step runs, and keeps its extra moment.
 TEST(AdamTest, AmsGradTakesLibTorchsStep) {
-  std::vector<torch::Tensor> ours = copies(make_parameters());
-  std::vector<torch::Tensor> theirs = copies(make_parameters());
-  torch::optim::Adam our_optimizer(ours, options().amsgrad(true));
-  torch::optim::Adam their_optimizer(theirs, options().amsgrad(true));
-  set_gradients(ours, 0);
-  set_gradients(theirs, 0);
-  adam_step(our_optimizer);
-  their_optimizer.step();
-  for (std::size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(torch::equal(ours[i], theirs[i]));
-  EXPECT_TRUE(state_of(our_optimizer, 0).max_exp_avg_sq().defined());
+  SideBySide both(options().amsgrad(true));
+  both.take_steps(/*first_step=*/0, /*steps=*/1);
+  for (std::size_t i = 0; i < both.ours.size(); ++i) {
+    EXPECT_TRUE(torch::equal(both.ours[i], both.theirs[i]));
+  }
+  EXPECT_TRUE(state_of(both.our_optimizer, 0).max_exp_avg_sq().defined());
 }
 
 }  // namespace
