@@ -3,6 +3,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "fmnist/error.hpp"
@@ -13,6 +14,24 @@ namespace {
 constexpr const char* kExitCodes =
     "Exit status: 0 ok, 1 runtime error (bad file, failed write, ...), 2 usage error,\n"
     "130/143 training interrupted by SIGINT/SIGTERM (the last checkpoint is kept).";
+
+// CLI11 says only "A subcommand is required" when the word after a command that takes
+// subcommands (fmnist, fmnist data) is not one of them; name the word and the choices.
+std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  auto any = [](const CLI::App*) { return true; };
+  std::vector<const CLI::App*> choices = command->get_subcommands(any);
+  std::vector<std::string> words = app.remaining(/*recurse=*/true);
+  if (dynamic_cast<const CLI::RequiredError*>(&error) == nullptr || choices.empty() ||
+      words.empty()) {
+    return fmnist::first_line(error.what());
+  }
+  std::string names;
+  for (const CLI::App* choice : choices) names += (names.empty() ? "" : ", ") + choice->get_name();
+  std::string of = command == &app ? "" : " of " + command->get_name();
+  return "'" + words.front() + "' is not a subcommand" + of + " (" + names + ")";
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"fmnist: train, evaluate and run a Fashion-MNIST image classifier", "fmnist"};
@@ -38,7 +57,7 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    fmnist::report_error(fmnist::first_line(e.what()) + " (see fmnist --help)");
+    fmnist::report_error(usage_message(app, e) + " (see fmnist --help)");
     return fmnist::kExitUsageError;
   }
   return fmnist::kExitOk;

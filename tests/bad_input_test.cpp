@@ -245,7 +245,9 @@ TEST_F(BadInputTest, BadCommandLines) {
       {"eval --frobnicate", kUsageError, "frobnicate"},
       {"predict x.png --top-k 0", kUsageError, "--top-k"},
       {"predict x.png --device", kUsageError, "--device"},
-      {"frobnicate", kUsageError, "A subcommand is required"},
+      {"frobnicate", kUsageError,
+       "'frobnicate' is not a subcommand (train, eval, predict, info, summary, show, data)"},
+      {"data verfy", kUsageError, "'verfy' is not a subcommand of data (verify)"},
       {"--log-level loud train", kUsageError, "--log-level"},
   });
 }
