@@ -46,12 +46,21 @@ EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
 }
 
 void run_eval(const EvalOptions& options, std::ostream& out) {
+  // Where the plots go is checked before the evaluation: a bad --plots first of all (a usage
+  // error), the default place beside the model once the model has loaded, so that a missing
+  // model is reported as such.
   std::optional<EvalPlotPaths> plot_paths;
-  if (!options.no_plots) plot_paths = eval_plot_paths(options.model_path, options.plots_dir);
+  auto check_plot_paths = [&] {
+    if (!options.no_plots && !plot_paths) {
+      plot_paths = eval_plot_paths(options.model_path, options.plots_dir);
+    }
+  };
+  if (options.plots_dir) check_plot_paths();
   configure_runtime(options.threads);
   Split split = parse_split(options.split);
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
+  check_plot_paths();
   std::filesystem::path data_dir = resolve_data_dir(options.data_dir);
   Dataset data = load_dataset(data_dir, split).to(device);
   spdlog::info("evaluating {} (epoch {}) on {} split of {}, device {}", options.model_path,

@@ -1,7 +1,6 @@
 #include "fmnist/train.hpp"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include "fmnist/distributed.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/evaluate.hpp"
+#include "fmnist/file_util.hpp"
 #include "fmnist/history.hpp"
 #include "fmnist/history_csv.hpp"
 #include "fmnist/interrupt.hpp"
@@ -29,15 +29,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr double kAdamEpsilon = 1e-7;  // Keras' default, not PyTorch's 1e-8
-
-void check_writable_directory(fs::path directory, const std::string& flag) {
-  if (directory.empty()) directory = ".";
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec) || ::access(directory.c_str(), W_OK) != 0) {
-    throw UsageError(flag + ": directory " + directory.string() +
-                     " does not exist or is not writable");
-  }
-}
 
 // `writes_files`: only rank 0 writes, so only its directories must exist.
 void check_options(const TrainOptions& options, bool writes_files) {

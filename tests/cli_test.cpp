@@ -217,7 +217,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --nproc 2 --rank 1", "--nproc"},
       {"train --world-size 2", "needs its --rank"},
       {"train --dist-timeout 0", "--dist-timeout"},
-      {"eval --plots nowhere", "--plots nowhere: not a directory"},
+      {"eval --plots nowhere", "--plots nowhere: directory nowhere does not exist"},
       {"data", "A subcommand is required"},
   };
   for (const Case& c : cases) {

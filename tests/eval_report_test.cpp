@@ -75,10 +75,13 @@ TEST(EvalPlots, MostConfidentErrorsFirst) {
 }
 
 TEST(EvalPlots, PathsBesideTheModelOrInPlotsDir) {
-  EvalPlotPaths beside = eval_plot_paths("runs/model.best.pt", std::nullopt);
-  EXPECT_EQ(beside.confusion.string(), "runs/model.best.confusion.png");
-  EXPECT_EQ(beside.errors.string(), "runs/model.best.errors.png");
   testing::TempDir dir;
+  std::filesystem::create_directory(dir / "runs");
+  EvalPlotPaths beside = eval_plot_paths((dir / "runs" / "model.best.pt").string(), std::nullopt);
+  EXPECT_EQ(beside.confusion, dir / "runs" / "model.best.confusion.png");
+  EXPECT_EQ(beside.errors, dir / "runs" / "model.best.errors.png");
+  // Both places must be writable directories.
+  EXPECT_THROW(eval_plot_paths((dir / "gone" / "model.pt").string(), std::nullopt), UsageError);
   EXPECT_EQ(eval_plot_paths("model.pt", dir.path().string()).errors.string(),
             (dir / "model.errors.png").string());
   EXPECT_THROW(eval_plot_paths("model.pt", (dir / "missing").string()), UsageError);
