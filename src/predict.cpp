@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/device.hpp"
@@ -41,9 +42,10 @@ void make_save_directory(const std::string& dir) {
 
 class ChunkPredictor {
  public:
-  ChunkPredictor(const PredictOptions& options, Checkpoint& checkpoint, torch::Device device,
+  // The inference model (its weights reordered for oneDNN) is built once for all chunks.
+  ChunkPredictor(const PredictOptions& options, Cnn model, torch::Device device,
                  PredictionWriter& writer)
-      : options_(options), checkpoint_(checkpoint), device_(device), writer_(writer) {}
+      : options_(options), model_(std::move(model)), device_(device), writer_(writer) {}
 
   // Predicts paths[begin, end) in one forward pass and writes them in order; returns how
   // many failed.
@@ -65,7 +67,7 @@ class ChunkPredictor {
       }
     }
     if (!images.empty()) {
-      auto scores = classify(checkpoint_.model, torch::stack(images).to(device_), options_.top_k);
+      auto scores = classify(model_, torch::stack(images).to(device_), options_.top_k);
       for (std::size_t j = 0; j < slots.size(); ++j) predictions[slots[j]].scores = scores[j];
     }
     for (const Prediction& prediction : predictions) writer_.write(prediction);
@@ -84,18 +86,17 @@ class ChunkPredictor {
   }
 
   const PredictOptions& options_;
-  Checkpoint& checkpoint_;
+  InferenceModel model_;
   torch::Device device_;
   PredictionWriter& writer_;
 };
 
 }  // namespace
 
-std::vector<std::vector<ClassScore>> classify(Cnn& model, const torch::Tensor& inputs,
+std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
                                               std::int64_t top_k) {
   torch::InferenceMode inference;
-  auto [probabilities, labels] =
-      torch::softmax(InferenceModel(model).logits(inputs), /*dim=*/1).topk(top_k);
+  auto [probabilities, labels] = torch::softmax(model.logits(inputs), /*dim=*/1).topk(top_k);
   probabilities = probabilities.to(torch::kCPU, torch::kFloat64);
   labels = labels.to(torch::kCPU);
   std::vector<std::vector<ClassScore>> result(inputs.size(0));
@@ -121,7 +122,7 @@ void run_predict(const PredictOptions& options, std::istream& in, std::ostream& 
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   InputList inputs = collect_inputs(options.inputs, in);
   auto writer = make_prediction_writer(format, out, checkpoint.class_names, options.top_k);
-  ChunkPredictor predictor(options, checkpoint, device, *writer);
+  ChunkPredictor predictor(options, checkpoint.model, device, *writer);
   std::size_t failures = inputs.failures;
   auto batch = static_cast<std::size_t>(options.batch_size);
   for (std::size_t begin = 0; begin < inputs.paths.size(); begin += batch) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/inference.hpp"
 #include "fmnist/model.hpp"
 #include "fmnist/prediction_writer.hpp"
 
@@ -28,7 +29,7 @@ struct PredictOptions {
 };
 
 // The `top_k` most probable classes of each input (float [N, 1, 28, 28]), best first.
-std::vector<std::vector<ClassScore>> classify(Cnn& model, const torch::Tensor& inputs,
+std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
                                               std::int64_t top_k);
 
 // Where --save-input writes the image the model saw for input number `index` (from 0):
