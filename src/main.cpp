@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "fmnist/error.hpp"
-#include "fmnist/logging.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/base/logging.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "test_util.hpp"
 
-#include "fmnist/checkpoint.hpp"
+#include "fmnist/model/checkpoint.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

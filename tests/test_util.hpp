@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "fmnist/checkpoint.hpp"
+#include "fmnist/model/checkpoint.hpp"
 
 namespace fmnist::testing {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "fmnist/distributed.hpp"
+#include "fmnist/train/distributed.hpp"
 
 // One function per subcommand: each declares its flags into an options struct of the library
 // and sets the callback that calls it. No logic lives here.

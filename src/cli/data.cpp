@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "fmnist/data_verify.hpp"
+#include "fmnist/data/data_verify.hpp"
 
 namespace fmnist::cli {
 

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "fmnist/evaluate.hpp"
+#include "fmnist/eval/evaluate.hpp"
 
 namespace fmnist::cli {
 

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "fmnist/predict.hpp"
+#include "fmnist/predict/predict.hpp"
 
 namespace fmnist::cli {
 

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "fmnist/show.hpp"
+#include "fmnist/report/show.hpp"
 
 namespace fmnist::cli {
 

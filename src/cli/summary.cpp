@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "fmnist/summary.hpp"
+#include "fmnist/report/summary.hpp"
 
 namespace fmnist::cli {
 

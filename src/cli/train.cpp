@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "fmnist/train.hpp"
+#include "fmnist/train/train.hpp"
 
 namespace fmnist::cli {
 namespace {

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "fmnist/error.hpp"
-#include "fmnist/idx.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/data/idx.hpp"
 
 namespace {
 

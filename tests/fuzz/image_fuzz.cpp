@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "fmnist/error.hpp"
-#include "fmnist/image.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/image/image.hpp"
 
 namespace {
 

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fmnist/model/model.hpp"
+
+namespace fmnist {
+
+inline constexpr const char* kCheckpointFormat = "fmnist-checkpoint";
+inline constexpr std::int64_t kCheckpointVersion = 1;
+
+inline constexpr const char* kValidateOnSplit = "split";  // a held-out part of the train set
+inline constexpr const char* kValidateOnTest = "test";    // the tutorial's way
+
+// How a checkpoint's model was trained (every `fmnist train` flag that shapes the model);
+// stored so runs can be repeated and resumed. Fields missing in an older checkpoint load with
+// the values that reproduce what that fmnist did.
+struct TrainSettings {
+  std::int64_t epochs = 20;
+  std::int64_t batch_size = 128;
+  double learning_rate = 1e-3;
+  std::int64_t seed = 42;
+  std::string data_dir;
+  std::string validation = kValidateOnTest;
+  double val_split = 0;  // fraction of the train set held out when validation is "split"
+  std::string lr_schedule = "none";
+  std::int64_t warmup_epochs = 0;
+  std::int64_t step_size = 10;
+  double step_gamma = 0.1;
+  double weight_decay = 0;
+  std::int64_t patience = 0;  // 0: no early stopping
+  bool augment = false;
+  std::string device;  // where it was trained, e.g. "cpu (2 threads)"
+};
+
+// Loss and accuracy (a fraction) of a model on a split; NaN where not measured.
+struct SplitMetrics {
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
+};
+
+// `val` is measured after every epoch (on the test set with validation "test"); `test` with
+// validation "split" only once, at the end of a run.
+struct Metrics {
+  SplitMetrics train;
+  SplitMetrics val;
+  SplitMetrics test;
+};
+
+// Everything one checkpoint file holds. The optimizer state is only present after loading a
+// file written during training; restore it with `optimizer.load(*checkpoint.optimizer_state)`.
+struct Checkpoint {
+  std::string arch = kCnnArch;
+  std::vector<std::string> class_names = fashion_class_names();
+  double pixel_scale = kPixelScale;
+  std::int64_t epoch = 0;  // epochs completed
+  TrainSettings settings;
+  Metrics metrics;
+  double best_accuracy = 0;     // best validation accuracy of any epoch so far
+  std::int64_t best_epoch = 0;  // the epoch that reached it
+  std::string fmnist_version;
+  std::string torch_version;
+  Cnn model;
+  std::shared_ptr<torch::serialize::InputArchive> optimizer_state;
+};
+
+// Writes `checkpoint` (and the optimizer's state, if given) atomically to `path`.
+// CheckpointError/Error if it cannot be written; the previous file is then untouched.
+void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint,
+                     const torch::optim::Optimizer* optimizer);
+
+// Reads and validates a checkpoint, with its tensors on `device`; the model is in eval mode.
+// CheckpointError naming the file for anything that is not a checkpoint of ours.
+Checkpoint load_checkpoint(const std::filesystem::path& path, torch::Device device);
+
+}  // namespace fmnist

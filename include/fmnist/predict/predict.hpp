@@ -1,0 +1,46 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "fmnist/model/inference.hpp"
+#include "fmnist/model/model.hpp"
+#include "fmnist/predict/prediction_writer.hpp"
+
+namespace fmnist {
+
+// Images per forward pass: bounds memory whatever the number of inputs.
+inline constexpr std::int64_t kPredictBatchSize = 256;
+
+struct PredictOptions {
+  std::vector<std::string> inputs;  // files, directories, "-" for paths on stdin
+  std::string model_path = "model.pt";
+  std::int64_t top_k = 1;
+  std::string format = "text";
+  std::string save_input_dir;  // where to write the 28x28 images the model saw; "" for none
+  std::int64_t batch_size = kPredictBatchSize;
+  std::string device = "auto";
+  int threads = 0;
+};
+
+// The `top_k` most probable classes of each input (float [N, 1, 28, 28]), best first.
+std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
+                                              std::int64_t top_k);
+
+// Where --save-input writes the image the model saw for input number `index` (from 0):
+// "000001-bag.png" for "photos/bag.jpg", numbered so same-named files from different
+// directories stay apart.
+std::string saved_input_name(std::size_t index, const std::string& input);
+
+// `fmnist predict`: expands `options.inputs` (see collect_inputs; "-" reads `in`), runs the
+// images through the model `batch_size` at a time and writes one prediction per input to
+// `out` in `options.format`. An input that cannot be read gets its error line and the others
+// are still predicted; then AlreadyReported says how many failed.
+void run_predict(const PredictOptions& options, std::istream& in, std::ostream& out);
+
+}  // namespace fmnist

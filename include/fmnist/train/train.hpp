@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "fmnist/model/checkpoint.hpp"
+#include "fmnist/train/distributed.hpp"
+#include "fmnist/model/model.hpp"
+#include "fmnist/train/schedule.hpp"
+
+namespace fmnist {
+
+// `fmnist train`'s flags. A resumed run keeps the settings stored in its checkpoint (all but
+// epochs, data_dir, out, checkpoint_dir, device and threads), so that it draws what the
+// uninterrupted run would have.
+struct TrainOptions {
+  std::int64_t epochs = 20;
+  std::int64_t batch_size = 128;
+  double learning_rate = 1e-3;
+  std::int64_t seed = 42;
+  std::string arch = kCnnArch;
+  std::string validation = kValidateOnSplit;  // or kValidateOnTest
+  double val_split = 0.1;
+  std::string lr_schedule = kScheduleNone;
+  std::int64_t warmup_epochs = 0;
+  std::int64_t step_size = 10;
+  double step_gamma = 0.1;
+  double weight_decay = 0;    // L2 penalty in Adam's gradients (PyTorch's Adam weight_decay)
+  std::int64_t patience = 0;  // stop after this many epochs without a better validation accuracy
+  bool augment = false;
+  std::optional<std::string> data_dir;
+  std::string out = "model.pt";
+  std::optional<std::string> resume;          // a checkpoint to continue from
+  std::optional<std::string> checkpoint_dir;  // default: the directory of `out`
+  std::string device = "auto";
+  int threads = 0;  // 0: one per core
+  DistributedOptions distributed;
+};
+
+struct TrainResult {
+  std::int64_t epochs = 0;      // epochs completed in all, resumed ones included
+  std::int64_t epochs_run = 0;  // epochs completed by this run
+  Metrics metrics;              // of the last epoch; test measured once, at the end
+  std::int64_t best_epoch = 0;  // the best validation accuracy's, kept in CheckpointFiles::best
+  double best_accuracy = 0;
+  double seconds = 0;            // this run's training and evaluation time
+  double images_per_second = 0;  // training throughput of this run
+  int rank = 0;                  // of this process in a data-parallel run
+};
+
+// Where training keeps its per-epoch files: <stem of out>.last.pt, .best.pt (best validation
+// accuracy so far) and .history.csv in options.checkpoint_dir, else beside options.out.
+struct CheckpointFiles {
+  std::filesystem::path last;
+  std::filesystem::path best;
+  std::filesystem::path history;       // <stem>.history.csv
+  std::filesystem::path history_plot;  // <stem>.history.png: its loss and accuracy curves
+};
+CheckpointFiles checkpoint_files(const TrainOptions& options);
+
+// `fmnist train`: Adam (Keras defaults) on the training split, validated after every epoch on a
+// held-out part of it (or, with validation "test", on the test split), the `last` and `best`
+// checkpoints and the history written after every epoch and options.out at the end. With a
+// held-out validation set the test split is read and evaluated only after the last epoch. In a
+// data-parallel run (options.distributed, or the torchrun environment) this is one rank: it
+// joins the others, and only rank 0 writes files and logs. Throws UsageError for options that
+// cannot work, Interrupted on SIGINT/SIGTERM (at the next batch boundary; the checkpoints of the
+// last complete epoch stay).
+TrainResult train(const TrainOptions& options);
+
+// `fmnist train`: with --nproc N, unless this process is already a rank, starts N local ranks
+// and waits for them; otherwise trains, and rank 0 writes the result line to `out`.
+void run_train(const TrainOptions& options, std::ostream& out);
+
+// The one result line `fmnist train` prints on stdout.
+std::string format_train_result(const TrainResult& result, const std::string& out);
+
+}  // namespace fmnist

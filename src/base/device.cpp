@@ -1,0 +1,36 @@
+#include "fmnist/base/device.hpp"
+
+#include <ATen/Context.h>
+
+#include "fmnist/base/error.hpp"
+
+namespace fmnist {
+
+namespace {
+torch::Device use_cuda() {
+  // Our layer shapes never change, so cuDNN's one-off autotuning pays for itself.
+  at::globalContext().setBenchmarkCuDNN(true);
+  return torch::kCUDA;
+}
+}  // namespace
+
+torch::Device select_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "auto") return torch::cuda::is_available() ? use_cuda() : torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) {
+      throw UsageError("--device cuda: no CUDA GPU is available to this build; use --device cpu");
+    }
+    return use_cuda();
+  }
+  throw UsageError("--device: '" + name + "' is not a device (auto, cpu or cuda)");
+}
+
+std::string describe_device(torch::Device device) {
+  if (device.is_cuda()) {
+    return "cuda (" + std::to_string(torch::cuda::device_count()) + " device(s))";
+  }
+  return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+}
+
+}  // namespace fmnist

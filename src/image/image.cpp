@@ -1,0 +1,204 @@
+#include "fmnist/image/image.hpp"
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+#include "fmnist/base/error.hpp"
+#include "fmnist/image/exif.hpp"
+#include "fmnist/base/file_util.hpp"
+#include "fmnist/model/model.hpp"
+
+namespace fmnist {
+namespace {
+
+static_assert(kMaxImageFileBytes < INT_MAX, "stb_image takes the length as int");
+
+// Below this spread between background and brightest pixel, there is no item to find.
+constexpr double kMinContrast = 0.05;
+// After background removal, pixels above this belong to the item's bounding box.
+constexpr double kItemThreshold = 0.1;
+
+struct StbFree {
+  void operator()(stbi_uc* pixels) const { stbi_image_free(pixels); }
+};
+
+std::string stb_reason() {
+  const char* reason = stbi_failure_reason();
+  return reason ? reason : "unknown reason";
+}
+
+// Grey in [0, 1] from the decoded bytes [H, W, C], one float plane at a time: at most three
+// planes (4 bytes a pixel each) are alive at once, where converting every channel to float first
+// and then taking a dot product peaks near 37 bytes a pixel for RGBA (2.4 GB at kMaxImagePixels).
+torch::Tensor to_gray(const torch::Tensor& pixels) {
+  std::int64_t channels = pixels.size(2);
+  auto plane = [&](std::int64_t c) { return pixels.select(2, c).to(torch::kFloat32).div_(255); };
+  torch::Tensor gray = plane(0);
+  if (channels >= 3) gray.mul_(0.299f).add_(plane(1), 0.587f).add_(plane(2), 0.114f);
+  if (channels == 1 || channels == 3) return gray;
+  torch::Tensor alpha = plane(channels - 1);
+  return gray.mul_(alpha).sub_(alpha).add_(1);  // gray * alpha + (1 - alpha): over white,
+                                                // the usual page behind a cut-out product
+}
+
+torch::Tensor border_pixels(const torch::Tensor& gray) {
+  return torch::cat({gray.select(0, 0), gray.select(0, -1), gray.select(1, 0), gray.select(1, -1)});
+}
+
+// [first, last] indices where `mask` (1-D bool) holds; the caller ensures one exists.
+std::pair<std::int64_t, std::int64_t> extent(const torch::Tensor& mask) {
+  torch::Tensor where = mask.nonzero();
+  return {where[0].item<std::int64_t>(), where[-1].item<std::int64_t>()};
+}
+
+torch::Tensor resize(const torch::Tensor& item, std::int64_t height, std::int64_t width) {
+  torch::Tensor batch = item.unsqueeze(0).unsqueeze(0);
+  bool shrinking = height <= item.size(0) && width <= item.size(1);
+  // Area averaging when shrinking a photo keeps thin details that sampling would skip.
+  torch::Tensor resized =
+      shrinking ? torch::adaptive_avg_pool2d(batch, {height, width})
+                : torch::upsample_bilinear2d(batch, {height, width}, /*align_corners=*/false);
+  return resized.squeeze(0);
+}
+
+// The formats fmnist reads, told by their magic numbers: the only decoders compiled into stb_image
+// (cmake/stb_impl.cpp), checked here to name them in the error.
+constexpr std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
+constexpr std::string_view kJpegSignature("\xFF\xD8", 2);
+
+bool is_jpeg(std::string_view bytes) {
+  return bytes.substr(0, kJpegSignature.size()) == kJpegSignature;
+}
+
+bool is_supported_format(std::string_view bytes) {
+  auto starts_with = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
+  return starts_with(kPngSignature) || is_jpeg(bytes) || starts_with("GIF87a") ||
+         starts_with("GIF89a") || starts_with("BM") || starts_with("P5") || starts_with("P6");
+}
+
+// stb_image (2.30 too) grows its IDAT buffer to a chunk's declared length before reading the
+// chunk: a 60-byte PNG can make it allocate 1 GiB. Every chunk must fit in the file.
+void check_png_chunks(std::string_view bytes, const std::string& name) {
+  if (bytes.substr(0, kPngSignature.size()) != kPngSignature) return;
+  std::uint64_t offset = kPngSignature.size();
+  while (bytes.size() - offset >= 8) {  // a chunk's length and type
+    auto header = reinterpret_cast<const unsigned char*>(bytes.data() + offset);
+    std::uint64_t length = (std::uint64_t{header[0]} << 24) | (std::uint64_t{header[1]} << 16) |
+                           (std::uint64_t{header[2]} << 8) | std::uint64_t{header[3]};
+    if (length + 12 > bytes.size() - offset) {  // length, type, data and CRC
+      throw ImageError(name + ": corrupt PNG (a chunk runs past the end of the file)");
+    }
+    offset += length + 12;
+    if (std::string_view(bytes.data() + offset - length - 8, 4) == "IEND") break;
+  }
+}
+
+void append_to_string(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+}
+
+// stb_image decodes a JPEG cut short as if the missing data were grey, so a truncated file would
+// be predicted. Entropy-coded data cannot hold 0xFF 0xD9, so its absence means the end-of-image
+// marker, and with it the end of the file, is missing.
+void check_jpeg_end(std::string_view bytes, const std::string& name) {
+  if (bytes.substr(0, 2) != "\xFF\xD8") return;
+  if (bytes.find("\xFF\xD9", 2) == std::string_view::npos) {
+    throw ImageError(name + ": corrupt JPEG (truncated: no end-of-image marker)");
+  }
+}
+
+}  // namespace
+
+torch::Tensor decode_image(std::string_view bytes, const std::string& name) {
+  if (bytes.empty()) throw ImageError(name + ": file is empty");
+  if (bytes.size() > kMaxImageFileBytes)
+    throw ImageError(name + ": file is too large for an image");
+  if (!is_supported_format(bytes)) {
+    throw ImageError(name + ": not a readable image (not PNG, JPEG, GIF, BMP or binary PGM/PPM)");
+  }
+  check_png_chunks(bytes, name);
+  check_jpeg_end(bytes, name);
+  auto data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  int length = static_cast<int>(bytes.size());
+  int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
+    throw ImageError(name + ": not a readable image (" + stb_reason() + ")");
+  }
+  // stbi_info reports a top-down BMP's height as negative (stbi_load decodes abs(height) rows),
+  // and a PNM header without digits as 0 by 0.
+  std::int64_t pixel_count = std::abs(std::int64_t{width}) * std::abs(std::int64_t{height});
+  if (pixel_count == 0) {
+    throw ImageError(name + ": not a readable image (it declares " + std::to_string(width) + "x" +
+                     std::to_string(height) + " pixels)");
+  }
+  if (pixel_count > kMaxImagePixels) {
+    throw ImageError(name + ": image is " + std::to_string(std::abs(width)) + "x" +
+                     std::to_string(std::abs(height)) + ", more than the " +
+                     std::to_string(kMaxImagePixels) + " pixels accepted");
+  }
+  std::unique_ptr<stbi_uc, StbFree> pixels(
+      stbi_load_from_memory(data, length, &width, &height, &channels, /*desired_channels=*/0));
+  if (!pixels) throw ImageError(name + ": cannot decode image (" + stb_reason() + ")");
+  // What was decoded must be what was bounded above.
+  if (width <= 0 || height <= 0 || std::int64_t{width} * height != pixel_count || channels < 1 ||
+      channels > 4) {
+    throw ImageError(name + ": cannot decode image (its header and its data disagree)");
+  }
+  torch::Tensor gray =
+      to_gray(torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8));
+  return is_jpeg(bytes) ? apply_orientation(gray, exif_orientation(bytes)) : gray;
+}
+
+torch::Tensor load_image(const std::filesystem::path& path) {
+  return decode_image(read_file(path, kMaxImageFileBytes), path.string());
+}
+
+torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& name) {
+  if (gray.dim() != 2 || gray.numel() == 0 || !gray.is_floating_point()) {
+    throw ImageError(name + ": not a grayscale image");  // not what decode_image returns
+  }
+  torch::Tensor image = gray;
+  double background = border_pixels(image).median().item<double>();
+  if (background > 0.5) {
+    image = 1 - image;
+    background = 1 - background;
+  }
+  double brightest = image.max().item<double>();
+  if (brightest - background < kMinContrast) {
+    throw ImageError(name + ": no item found (the image is blank)");
+  }
+  image = (image - background).div_(brightest - background).clamp_(0, 1);
+  torch::Tensor item_pixels = image > kItemThreshold;
+  auto [top, bottom] = extent(item_pixels.any(/*dim=*/1));
+  auto [left, right] = extent(item_pixels.any(/*dim=*/0));
+  torch::Tensor item = image.slice(0, top, bottom + 1).slice(1, left, right + 1);
+
+  double scale = static_cast<double>(kImageSize) / std::max(item.size(0), item.size(1));
+  std::int64_t height = std::clamp<std::int64_t>(std::lround(item.size(0) * scale), 1, kImageSize);
+  std::int64_t width = std::clamp<std::int64_t>(std::lround(item.size(1) * scale), 1, kImageSize);
+  torch::Tensor canvas = torch::zeros({1, kImageSize, kImageSize});
+  std::int64_t y = (kImageSize - height) / 2, x = (kImageSize - width) / 2;
+  canvas.slice(1, y, y + height).slice(2, x, x + width).copy_(resize(item, height, width));
+  return canvas.clamp_(0, 1);
+}
+
+std::string encode_png(const torch::Tensor& image) {
+  torch::Tensor gray = image.squeeze(0);
+  TORCH_CHECK(gray.dim() == 2, "encode_png takes a [H, W] or [1, H, W] image");
+  torch::Tensor pixels =
+      gray.to(torch::kCPU, torch::kFloat32).mul(255).round_().clamp_(0, 255).to(torch::kUInt8);
+  pixels = pixels.contiguous();
+  int width = static_cast<int>(pixels.size(1));
+  std::string png;
+  if (!stbi_write_png_to_func(append_to_string, &png, width, static_cast<int>(pixels.size(0)),
+                              /*comp=*/1, pixels.data_ptr(), /*stride_in_bytes=*/width)) {
+    throw Error("cannot encode a PNG image");
+  }
+  return png;
+}
+
+}  // namespace fmnist

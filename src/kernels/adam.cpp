@@ -1,0 +1,111 @@
+#include "fmnist/kernels/adam.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+namespace fmnist {
+namespace {
+
+constexpr std::int64_t kGrainSize = 1 << 14;
+
+// The optimizer's state is keyed by the parameter's TensorImpl: its address printed as a
+// string in LibTorch 1.13, the address itself in LibTorch 2.
+template <typename Key>
+Key state_key(const torch::Tensor& parameter) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;
+    key << parameter.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return parameter.unsafeGetTensorImpl();
+  }
+}
+
+// The parameter's moments, created as LibTorch's Adam creates them on a parameter's first step.
+torch::optim::AdamParamState& param_state(torch::optim::Adam& optimizer,
+                                          const torch::Tensor& parameter) {
+  auto& states = optimizer.state();
+  auto key = state_key<typename std::decay_t<decltype(states)>::key_type>(parameter);
+  auto found = states.find(key);
+  if (found == states.end()) {
+    auto state = std::make_unique<torch::optim::AdamParamState>();
+    state->step(0);
+    state->exp_avg(torch::zeros_like(parameter, torch::MemoryFormat::Preserve));
+    state->exp_avg_sq(torch::zeros_like(parameter, torch::MemoryFormat::Preserve));
+    found = states.emplace(key, std::move(state)).first;
+  }
+  return static_cast<torch::optim::AdamParamState&>(*found->second);
+}
+
+// `tensor` with the parameter's strides, so that all four can be walked by one flat index.
+torch::Tensor laid_out_like(const torch::Tensor& tensor, const torch::Tensor& parameter) {
+  if (tensor.strides() == parameter.strides()) return tensor;
+  return torch::empty_like(parameter).copy_(tensor);
+}
+
+bool takes_fused_step(const torch::Tensor& parameter, const torch::optim::AdamOptions& options) {
+  return parameter.device().is_cpu() && parameter.scalar_type() == torch::kFloat &&
+         parameter.is_non_overlapping_and_dense() && !options.amsgrad();
+}
+
+// The update of LibTorch's Adam::step, operation for operation, in one loop.
+void fused_update(torch::Tensor& parameter, torch::optim::AdamParamState& state,
+                  const torch::optim::AdamOptions& options) {
+  state.exp_avg(laid_out_like(state.exp_avg(), parameter));
+  state.exp_avg_sq(laid_out_like(state.exp_avg_sq(), parameter));
+  torch::Tensor grad = laid_out_like(parameter.grad(), parameter);
+  state.step(state.step() + 1);
+  const auto [beta1, beta2] = options.betas();
+  const double bias_correction1 = 1 - std::pow(beta1, state.step());
+  const double bias_correction2 = 1 - std::pow(beta2, state.step());
+  const auto b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
+  const auto one_minus_b1 = static_cast<float>(1 - beta1);
+  const auto one_minus_b2 = static_cast<float>(1 - beta2);
+  const auto decay = static_cast<float>(options.weight_decay());
+  const auto sqrt_bias_correction2 = static_cast<float>(std::sqrt(bias_correction2));
+  const auto eps = static_cast<float>(options.eps());
+  const auto step_size = static_cast<float>(-options.lr() / bias_correction1);
+  float* p = parameter.data_ptr<float>();
+  const float* g = grad.data_ptr<float>();
+  float* m = state.exp_avg().data_ptr<float>();
+  float* v = state.exp_avg_sq().data_ptr<float>();
+  at::parallel_for(0, parameter.numel(), kGrainSize, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      float gi = decay != 0 ? g[i] + decay * p[i] : g[i];
+      m[i] = m[i] * b1 + one_minus_b1 * gi;
+      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
+      float denom = std::sqrt(v[i]) / sqrt_bias_correction2 + eps;
+      p[i] = p[i] + step_size * (m[i] / denom);
+    }
+  });
+}
+
+}  // namespace
+
+void adam_step(torch::optim::Adam& optimizer) {
+  torch::NoGradGuard no_grad;
+  for (auto& group : optimizer.param_groups()) {
+    const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
+    for (auto& parameter : group.params()) {
+      if (!takes_fused_step(parameter, options)) {
+        optimizer.step();
+        return;
+      }
+    }
+  }
+  for (auto& group : optimizer.param_groups()) {
+    const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
+    for (auto& parameter : group.params()) {
+      if (!parameter.grad().defined()) continue;
+      fused_update(parameter, param_state(optimizer, parameter), options);
+    }
+  }
+}
+
+}  // namespace fmnist

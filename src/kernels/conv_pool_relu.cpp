@@ -1,0 +1,224 @@
+#include "fmnist/kernels/conv_pool_relu.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "fmnist/kernels/pool_relu.hpp"
+#include "pool_window.hpp"
+
+namespace fmnist {
+namespace {
+
+using detail::kWindow;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+constexpr std::int64_t kKernel = 3;
+constexpr std::int64_t kTaps = kKernel * kKernel;
+constexpr std::int64_t kPatch = kKernel + 1;  // a 2x2 window of 3x3 convolutions reads 4x4
+// The backward pass sums weight gradients over fixed groups of images, then the groups in
+// order, so that the result does not depend on the thread count.
+constexpr std::int64_t kImagesPerGroup = 16;
+
+// Shapes of one fused call: n single-channel in_h x in_w images, c output channels; the pooled
+// output is [n, out_h, out_w, c] in memory.
+struct ConvPoolShape {
+  std::int64_t n, c, in_h, in_w, out_h, out_w;
+
+  ConvPoolShape(std::int64_t n, std::int64_t c, std::int64_t in_h, std::int64_t in_w)
+      : n(n), c(c), in_h(in_h), in_w(in_w), out_h((in_h - 2) / 2), out_w((in_w - 2) / 2) {}
+
+  std::int64_t output_offset(std::int64_t image, std::int64_t oh, std::int64_t ow) const {
+    return ((image * out_h + oh) * out_w + ow) * c;
+  }
+
+  // The top-left corner of the 4x4 input patch that pooled output (oh, ow) reads.
+  const float* patch(const float* in, std::int64_t image, std::int64_t oh, std::int64_t ow) const {
+    return in + (image * in_h + 2 * oh) * in_w + 2 * ow;
+  }
+};
+
+// The 3x3 input taps of window position k (0..3, scan order) of the window whose 4x4 input
+// patch starts at `patch` (row stride `width`).
+struct Taps {
+  float value[kTaps];
+
+  Taps(const float* patch, std::int64_t width, int k) {
+    const float* corner = patch + (k / 2) * width + k % 2;
+    for (std::int64_t tap = 0; tap < kTaps; ++tap) {
+      value[tap] = corner[(tap / kKernel) * width + tap % kKernel];
+    }
+  }
+};
+
+// conv[oc] = bias[oc] + sum over taps of weight[tap][oc] * taps[tap].
+inline void convolve(const Taps taps, const float* __restrict weight, const float* __restrict bias,
+                     float* __restrict conv, std::int64_t channels) {
+  for (std::int64_t oc = 0; oc < channels; ++oc) {
+    float sum = bias[oc];
+    for (std::int64_t tap = 0; tap < kTaps; ++tap) {
+      sum += weight[tap * channels + oc] * taps.value[tap];
+    }
+    conv[oc] = sum;
+  }
+}
+
+// weight_grad[tap][oc] += grad[oc] * taps[tap]; bias_grad[oc] += grad[oc].
+inline void accumulate(const Taps taps, const float* __restrict grad, float* __restrict weight_grad,
+                       float* __restrict bias_grad, std::int64_t channels) {
+  for (std::int64_t oc = 0; oc < channels; ++oc) bias_grad[oc] += grad[oc];
+  for (std::int64_t tap = 0; tap < kTaps; ++tap) {
+    float* __restrict row = weight_grad + tap * channels;
+    for (std::int64_t oc = 0; oc < channels; ++oc) row[oc] += grad[oc] * taps.value[tap];
+  }
+}
+
+// One pooled output, all channels. `scratch` holds kWindow * channels floats.
+FMNIST_VECTOR_CLONES void forward_window(const float* patch, std::int64_t width,
+                                         const float* weight, const float* bias, float* scratch,
+                                         float* out, std::uint8_t* winner, std::int64_t channels) {
+  float* conv[kWindow];
+  for (int k = 0; k < kWindow; ++k) {
+    conv[k] = scratch + k * channels;
+    convolve(Taps(patch, width, k), weight, bias, conv[k], channels);
+  }
+  detail::pool_window(conv[0], conv[1], conv[2], conv[3], out, winner, channels);
+}
+
+// Adds one pooled output's share to the gradients. `scratch` holds `channels` floats.
+FMNIST_VECTOR_CLONES void backward_window(const float* patch, std::int64_t width,
+                                          const float* grad_out, const std::uint8_t* winner,
+                                          float* scratch, float* weight_grad, float* bias_grad,
+                                          std::int64_t channels) {
+  for (int k = 0; k < kWindow; ++k) {
+    detail::route_gradient(grad_out, winner, static_cast<std::uint8_t>(k), scratch, channels);
+    accumulate(Taps(patch, width, k), scratch, weight_grad, bias_grad, channels);
+  }
+}
+
+// `weight` is [tap][oc] (kTaps x c).
+void fused_forward(const ConvPoolShape& s, const float* in, const float* weight, const float* bias,
+                   float* out, std::uint8_t* winner) {
+  at::parallel_for(0, s.n * s.out_h, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> scratch(kWindow * s.c);
+    for (std::int64_t row = begin; row < end; ++row) {
+      std::int64_t image = row / s.out_h, oh = row % s.out_h;
+      for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
+        std::int64_t base = s.output_offset(image, oh, ow);
+        forward_window(s.patch(in, image, oh, ow), s.in_w, weight, bias, scratch.data(), out + base,
+                       winner + base, s.c);
+      }
+    }
+  });
+}
+
+// Returns the weight gradient as [tap][oc] (kTaps x c) followed by the bias gradient (c).
+std::vector<float> fused_backward(const ConvPoolShape& s, const float* in, const float* grad_out,
+                                  const std::uint8_t* winner) {
+  const std::int64_t sums = (kTaps + 1) * s.c;
+  const std::int64_t groups = (s.n + kImagesPerGroup - 1) / kImagesPerGroup;
+  std::vector<float> partial(groups * sums, 0.0f);
+  at::parallel_for(0, groups, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> scratch(s.c);
+    for (std::int64_t group = begin; group < end; ++group) {
+      float* weight_grad = &partial[group * sums];
+      float* bias_grad = weight_grad + kTaps * s.c;
+      std::int64_t last = std::min(s.n, (group + 1) * kImagesPerGroup);
+      for (std::int64_t image = group * kImagesPerGroup; image < last; ++image) {
+        for (std::int64_t oh = 0; oh < s.out_h; ++oh) {
+          for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
+            std::int64_t base = s.output_offset(image, oh, ow);
+            backward_window(s.patch(in, image, oh, ow), s.in_w, grad_out + base, winner + base,
+                            scratch.data(), weight_grad, bias_grad, s.c);
+          }
+        }
+      }
+    }
+  });
+  std::vector<float> total(sums, 0.0f);
+  for (std::int64_t group = 0; group < groups; ++group) {
+    for (std::int64_t i = 0; i < sums; ++i) total[i] += partial[group * sums + i];
+  }
+  return total;
+}
+
+torch::Tensor empty_channels_last(const ConvPoolShape& s, torch::ScalarType type) {
+  return torch::empty({s.n, s.c, s.out_h, s.out_w},
+                      torch::TensorOptions(type).memory_format(torch::MemoryFormat::ChannelsLast));
+}
+
+class ConvMaxPool2x2Relu : public torch::autograd::Function<ConvMaxPool2x2Relu> {
+ public:
+  static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias) {
+    torch::Tensor images = x.contiguous();
+    ConvPoolShape s(x.size(0), weight.size(0), x.size(2), x.size(3));
+    torch::Tensor out = empty_channels_last(s, torch::kFloat);
+    torch::Tensor winner = empty_channels_last(s, torch::kUInt8);
+    torch::Tensor weight_by_tap = weight.reshape({s.c, kTaps}).t().contiguous();
+    fused_forward(s, images.data_ptr<float>(), weight_by_tap.data_ptr<float>(),
+                  bias.contiguous().data_ptr<float>(), out.data_ptr<float>(),
+                  winner.data_ptr<std::uint8_t>());
+    context->save_for_backward({images, winner});
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* context, tensor_list grad_outputs) {
+    torch::autograd::variable_list saved = context->get_saved_variables();
+    const torch::Tensor& images = saved[0];
+    const torch::Tensor& winner = saved[1];
+    torch::Tensor grad_out = grad_outputs[0].contiguous(torch::MemoryFormat::ChannelsLast);
+    ConvPoolShape s(images.size(0), winner.size(1), images.size(2), images.size(3));
+    std::vector<float> sums = fused_backward(
+        s, images.data_ptr<float>(), grad_out.data_ptr<float>(), winner.data_ptr<std::uint8_t>());
+    torch::Tensor all = torch::from_blob(sums.data(), {kTaps + 1, s.c}).clone();
+    torch::Tensor weight_grad =
+        all.slice(/*dim=*/0, 0, kTaps).t().reshape({s.c, 1, kKernel, kKernel});
+    torch::Tensor bias_grad = all[kTaps].contiguous();
+    return {torch::Tensor(), weight_grad, bias_grad};
+  }
+};
+
+// Padding is a variant (std:: in LibTorch 2, c10:: in 1.13); the unqualified visit finds
+// whichever by argument-dependent lookup.
+bool unpadded(const torch::nn::detail::ConvNdOptions<2>& options) {
+  return visit(
+      [](const auto& padding) {
+        using Padding = std::decay_t<decltype(padding)>;
+        if constexpr (std::is_same_v<Padding, torch::ExpandingArray<2>>) {
+          return (*padding)[0] == 0 && (*padding)[1] == 0;
+        } else {
+          return std::is_same_v<Padding, torch::enumtype::kValid>;
+        }
+      },
+      options.padding());
+}
+
+bool is_3x3_stride_1_unpadded(const torch::nn::Conv2dImpl& conv) {
+  const auto& o = conv.options;
+  auto ones = [](const torch::ExpandingArray<2>& a) { return (*a)[0] == 1 && (*a)[1] == 1; };
+  return (*o.kernel_size())[0] == kKernel && (*o.kernel_size())[1] == kKernel && ones(o.stride()) &&
+         ones(o.dilation()) && o.groups() == 1 && unpadded(o) && conv.bias.defined();
+}
+
+bool takes_fused_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+  auto cpu_float = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == torch::kFloat && !t.is_mkldnn();
+  };
+  return cpu_float(x) && cpu_float(conv.weight) && x.dim() == 4 && x.size(1) == 1 &&
+         conv.weight.size(1) == 1 && x.size(2) >= kPatch && x.size(3) >= kPatch &&
+         !x.requires_grad() && is_3x3_stride_1_unpadded(conv);
+}
+
+}  // namespace
+
+torch::Tensor conv_max_pool2x2_relu(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
+  if (!takes_fused_kernel(x, conv)) return max_pool2x2_relu(conv.forward(x));
+  return ConvMaxPool2x2Relu::apply(x, conv.weight, conv.bias);
+}
+
+}  // namespace fmnist

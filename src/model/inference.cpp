@@ -1,0 +1,68 @@
+#include "fmnist/model/inference.hpp"
+
+#include <ATen/Context.h>
+
+#include <set>
+#include <string>
+
+namespace fmnist {
+namespace {
+
+const std::set<std::string> kPlainCnnParameters = {"conv1.weight", "conv1.bias", "conv2.weight",
+                                                   "conv2.bias",   "fc1.weight", "fc1.bias",
+                                                   "fc2.weight",   "fc2.bias"};
+
+// The fast path hard-codes the default network's layers; anything else (other layers, another
+// device, a LibTorch without oneDNN) takes forward().
+bool can_use_onednn(Cnn& model) {
+  if (!at::hasMKLDNN()) return false;
+  std::set<std::string> names;
+  for (const auto& item : model->named_parameters()) {
+    if (!item.value().device().is_cpu() || item.value().scalar_type() != torch::kFloat) {
+      return false;
+    }
+    names.insert(item.key());
+  }
+  return names == kPlainCnnParameters && model->named_buffers().is_empty();
+}
+
+torch::Tensor reorder_conv_weight(const torch::Tensor& weight) {
+  return at::mkldnn_reorder_conv2d_weight(weight.contiguous().to_mkldnn(), /*padding=*/{0, 0},
+                                          /*stride=*/{1, 1}, /*dilation=*/{1, 1}, /*groups=*/1);
+}
+
+torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return at::mkldnn_convolution(x, weight, bias, /*padding=*/{0, 0}, /*stride=*/{1, 1},
+                                /*dilation=*/{1, 1}, /*groups=*/1);
+}
+
+}  // namespace
+
+InferenceModel::InferenceModel(Cnn model) : model_(std::move(model)) {
+  model_->eval();
+  onednn_ = can_use_onednn(model_);
+  if (!onednn_) return;
+  torch::InferenceMode inference;
+  auto params = model_->named_parameters();
+  conv1_weight_ = reorder_conv_weight(params["conv1.weight"]);
+  conv1_bias_ = params["conv1.bias"].contiguous().to_mkldnn();
+  conv2_weight_ = reorder_conv_weight(params["conv2.weight"]);
+  conv2_bias_ = params["conv2.bias"].contiguous().to_mkldnn();
+  fc1_weight_ = params["fc1.weight"];
+  fc1_bias_ = params["fc1.bias"];
+  fc2_weight_ = params["fc2.weight"];
+  fc2_bias_ = params["fc2.bias"];
+}
+
+torch::Tensor InferenceModel::logits(const torch::Tensor& inputs) {
+  torch::InferenceMode inference;
+  if (!onednn_) return model_->forward(inputs);
+  // The same layers as CnnImpl::forward (pooling before ReLU), dropout being off in inference.
+  torch::Tensor x = inputs.contiguous().to_mkldnn();
+  x = torch::max_pool2d(conv(x, conv1_weight_, conv1_bias_), /*kernel_size=*/2).relu_();
+  x = torch::max_pool2d(conv(x, conv2_weight_, conv2_bias_), /*kernel_size=*/2).relu_();
+  x = torch::linear(x.to_dense().flatten(/*start_dim=*/1), fc1_weight_, fc1_bias_).relu_();
+  return torch::linear(x, fc2_weight_, fc2_bias_);
+}
+
+}  // namespace fmnist

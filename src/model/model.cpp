@@ -1,0 +1,124 @@
+#include "fmnist/model/model.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+
+#include "fmnist/kernels/conv_pool_relu.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/kernels/pool_relu.hpp"
+
+namespace fmnist {
+namespace {
+
+constexpr std::int64_t kConv1Channels = 32;
+constexpr std::int64_t kConv2Channels = 64;
+constexpr std::int64_t kHidden = 128;
+// 28 -conv3-> 26 -pool2-> 13 -conv3-> 11 -pool2-> 5
+constexpr std::int64_t kFeatureSide = ((kImageSize - 2) / 2 - 2) / 2;
+constexpr std::int64_t kFlatFeatures = kConv2Channels * kFeatureSide * kFeatureSide;
+static_assert(kFlatFeatures == 1600, "the tutorial's Flatten layer has 1600 features");
+
+// Keras' defaults (Glorot-uniform kernels, zero biases), so training matches the tutorial.
+void keras_init(torch::nn::Module& module) {
+  for (auto& item : module.named_parameters(/*recurse=*/false)) {
+    if (item.key() == "weight") {
+      torch::nn::init::xavier_uniform_(item.value());
+    } else {
+      torch::nn::init::zeros_(item.value());
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& fashion_class_names() {
+  static const std::vector<std::string> kNames = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                                  "Bag",         "Ankle boot"};
+  return kNames;
+}
+
+const std::vector<std::string>& supported_archs() {
+  static const std::vector<std::string> kArchs = {kCnnArch, kCnnBnArch};
+  return kArchs;
+}
+
+// Registered in forward order. The batch-norm modules draw no random numbers, so the default
+// network's initial weights for a seed are the same with or without them in the code.
+CnnImpl::CnnImpl(const std::string& arch) {
+  const auto& archs = supported_archs();
+  if (std::find(archs.begin(), archs.end(), arch) == archs.end()) {
+    throw UsageError("--arch: '" + arch + "' is not an architecture (cnn or cnn-bn)");
+  }
+  const bool batch_norm = arch == kCnnBnArch;
+  conv1_ = register_module(
+      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, kConv1Channels, /*kernel_size=*/3)));
+  if (batch_norm) bn1_ = register_module("bn1", torch::nn::BatchNorm2d(kConv1Channels));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                        kConv1Channels, kConv2Channels, /*kernel_size=*/3)));
+  if (batch_norm) bn2_ = register_module("bn2", torch::nn::BatchNorm2d(kConv2Channels));
+  fc1_ = register_module("fc1", torch::nn::Linear(kFlatFeatures, kHidden));
+  if (batch_norm) bn3_ = register_module("bn3", torch::nn::BatchNorm1d(kHidden));
+  dropout_ = register_module("dropout", torch::nn::Dropout(kDropout));
+  fc2_ = register_module("fc2", torch::nn::Linear(kHidden, kNumClasses));
+  // Batch norm keeps PyTorch's initialisation (scale 1, shift 0).
+  for (torch::nn::Module* layer : std::initializer_list<torch::nn::Module*>{
+           conv1_.get(), conv2_.get(), fc1_.get(), fc2_.get()}) {
+    keras_init(*layer);
+  }
+}
+
+torch::Tensor CnnImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask,
+                               const LayerTrace& trace) {
+  auto step = [&](const char* name, torch::Tensor output) {
+    if (trace) trace(name, output);
+    return output;
+  };
+  // Max-pooling before ReLU gives the same values and gradients (ReLU is monotone) and runs
+  // the ReLU on a quarter of the elements; max_pool2x2_relu fuses the two, and
+  // conv_max_pool2x2_relu the convolution too when nothing needs to see its output.
+  if (bn1_ || trace) {
+    x = step("conv1", conv1_(x));
+    if (bn1_) x = step("bn1", bn1_(x));
+    x = step("pool1", max_pool2x2_relu(x));
+  } else {
+    x = conv_max_pool2x2_relu(x, *conv1_);
+  }
+  x = step("conv2", conv2_(x));
+  if (bn2_) x = step("bn2", bn2_(x));
+  x = step("pool2", max_pool2x2_relu(x));
+  x = step("flatten", x.flatten(/*start_dim=*/1));
+  x = step("fc1", fc1_(x));
+  if (bn3_) x = step("bn3", bn3_(x));
+  x.relu_();
+  x = step("dropout", is_training() && dropout_mask.defined() ? x * dropout_mask : dropout_(x));
+  return step("fc2", fc2_(x));
+}
+
+torch::Tensor dropout_mask(std::int64_t rows, std::uint64_t seed) {
+  torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::empty({rows, kHidden}).bernoulli_(1 - kDropout, generator) / (1 - kDropout);
+}
+
+std::int64_t count_parameters(const torch::nn::Module& module) {
+  std::int64_t total = 0;
+  for (const auto& parameter : module.parameters()) total += parameter.numel();
+  return total;
+}
+
+// Explicit NHWC strides: for conv1's single input channel, contiguous(ChannelsLast) keeps the
+// NCHW strides (both orders are "contiguous" then), and oneDNN would produce NCHW activations.
+void use_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : module.parameters()) {
+    if (parameter.dim() != 4) continue;
+    std::int64_t channels = parameter.size(1), width = parameter.size(3);
+    torch::Tensor nhwc = torch::empty_strided(
+        parameter.sizes(), {parameter.size(2) * width * channels, 1, width * channels, channels},
+        parameter.options());
+    parameter.set_data(nhwc.copy_(parameter));
+  }
+}
+
+}  // namespace fmnist

@@ -1,0 +1,138 @@
+#include "fmnist/predict/predict.hpp"
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <utility>
+
+#include "fmnist/model/checkpoint.hpp"
+#include "fmnist/base/device.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/base/file_util.hpp"
+#include "fmnist/image/image.hpp"
+#include "fmnist/model/inference.hpp"
+#include "fmnist/image/inputs.hpp"
+#include "fmnist/base/runtime.hpp"
+
+namespace fmnist {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Keeps a saved file's name under NAME_MAX (255 bytes) with its number and ".png".
+constexpr std::size_t kMaxSavedStemBytes = 200;
+
+void check_options(const PredictOptions& options) {
+  if (options.top_k < 1 || options.top_k > kNumClasses) {
+    throw UsageError("--top-k: must be between 1 and " + std::to_string(kNumClasses));
+  }
+  if (options.batch_size < 1) throw UsageError("--batch-size: must be a number above 0");
+}
+
+// Before any prediction, so an unusable --save-input stops the run instead of failing each input.
+void make_save_directory(const std::string& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error || !fs::is_directory(dir)) {
+    throw UsageError("--save-input " + dir + ": cannot create the directory" +
+                     (error ? ": " + error.message() : ""));
+  }
+}
+
+class ChunkPredictor {
+ public:
+  // The inference model (its weights reordered for oneDNN) is built once for all chunks.
+  ChunkPredictor(const PredictOptions& options, Cnn model, torch::Device device,
+                 PredictionWriter& writer)
+      : options_(options), model_(std::move(model)), device_(device), writer_(writer) {}
+
+  // Predicts paths[begin, end) in one forward pass and writes them in order; returns how
+  // many failed.
+  std::size_t run(const std::vector<std::string>& paths, std::size_t begin, std::size_t end) {
+    std::vector<Prediction> predictions(end - begin);
+    std::vector<torch::Tensor> images;
+    std::vector<std::size_t> slots;  // predictions[slots[j]] is images[j]'s
+    std::size_t failures = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      Prediction& prediction = predictions[i - begin];
+      prediction.input = paths[i];
+      try {
+        images.push_back(prepare(i, paths[i]));
+        slots.push_back(i - begin);
+      } catch (const Error& e) {
+        report_error(e.what());
+        prediction.error = e.what();
+        ++failures;
+      }
+    }
+    if (!images.empty()) {
+      auto scores = classify(model_, torch::stack(images).to(device_), options_.top_k);
+      for (std::size_t j = 0; j < slots.size(); ++j) predictions[slots[j]].scores = scores[j];
+    }
+    for (const Prediction& prediction : predictions) writer_.write(prediction);
+    spdlog::debug("predicted inputs {}..{}", begin + 1, end);
+    return failures;
+  }
+
+ private:
+  torch::Tensor prepare(std::size_t index, const std::string& path) {
+    torch::Tensor image = preprocess_image(load_image(path), path);
+    if (!options_.save_input_dir.empty()) {
+      write_file_atomically(fs::path(options_.save_input_dir) / saved_input_name(index, path),
+                            encode_png(image));
+    }
+    return image;
+  }
+
+  const PredictOptions& options_;
+  InferenceModel model_;
+  torch::Device device_;
+  PredictionWriter& writer_;
+};
+
+}  // namespace
+
+std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
+                                              std::int64_t top_k) {
+  torch::InferenceMode inference;
+  auto [probabilities, labels] = torch::softmax(model.logits(inputs), /*dim=*/1).topk(top_k);
+  probabilities = probabilities.to(torch::kCPU, torch::kFloat64);
+  labels = labels.to(torch::kCPU);
+  std::vector<std::vector<ClassScore>> result(inputs.size(0));
+  for (std::int64_t i = 0; i < inputs.size(0); ++i) {
+    for (std::int64_t k = 0; k < top_k; ++k) {
+      result[i].push_back({labels[i][k].item<std::int64_t>(), probabilities[i][k].item<double>()});
+    }
+  }
+  return result;
+}
+
+std::string saved_input_name(std::size_t index, const std::string& input) {
+  std::string stem = fs::path(input).stem().string().substr(0, kMaxSavedStemBytes);
+  return fmt::format("{:06d}-{}.png", index + 1, stem);
+}
+
+void run_predict(const PredictOptions& options, std::istream& in, std::ostream& out) {
+  OutputFormat format = parse_output_format(options.format);
+  check_options(options);
+  if (!options.save_input_dir.empty()) make_save_directory(options.save_input_dir);
+  configure_runtime(options.threads);
+  torch::Device device = select_device(options.device);
+  Checkpoint checkpoint = load_checkpoint(options.model_path, device);
+  InputList inputs = collect_inputs(options.inputs, in);
+  auto writer = make_prediction_writer(format, out, checkpoint.class_names, options.top_k);
+  ChunkPredictor predictor(options, checkpoint.model, device, *writer);
+  std::size_t failures = inputs.failures;
+  auto batch = static_cast<std::size_t>(options.batch_size);
+  for (std::size_t begin = 0; begin < inputs.paths.size(); begin += batch) {
+    failures += predictor.run(inputs.paths, begin, std::min(begin + batch, inputs.paths.size()));
+  }
+  writer->finish();
+  if (failures > 0) {
+    throw AlreadyReported(fmt::format("{} of {} inputs could not be predicted", failures,
+                                      inputs.paths.size() + inputs.failures));
+  }
+}
+
+}  // namespace fmnist

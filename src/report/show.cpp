@@ -1,0 +1,93 @@
+#include "fmnist/report/show.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "fmnist/data/dataset.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/base/file_util.hpp"
+#include "fmnist/model/model.hpp"
+#include "fmnist/report/plot.hpp"
+
+namespace fmnist {
+namespace {
+
+constexpr int kMaxColumns = 10;
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::int64_t parse_class_name(const std::string& name) {
+  const std::vector<std::string>& names = fashion_class_names();
+  std::string listed;
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    if (lowercase(names[c]) == lowercase(name)) return static_cast<std::int64_t>(c);
+    listed += (c ? ", " : "") + names[c];
+  }
+  throw UsageError("--class: '" + name + "' is not a class (" + listed + ")");
+}
+
+std::vector<std::int64_t> to_vector(const torch::Tensor& indices) {
+  torch::Tensor flat = indices.to(torch::kCPU, torch::kInt64).contiguous();
+  return {flat.data_ptr<std::int64_t>(), flat.data_ptr<std::int64_t>() + flat.numel()};
+}
+
+std::string show_title(const ShowOptions& options, const std::vector<std::int64_t>& chosen) {
+  std::string what =
+      options.class_name
+          ? "class " + fashion_class_names()[parse_class_name(*options.class_name)]
+          : "images " + std::to_string(chosen.front()) + "-" + std::to_string(chosen.back());
+  return "Fashion-MNIST " + options.split + " split, " + what;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> select_show_images(const torch::Tensor& labels,
+                                             const ShowOptions& options) {
+  if (options.index && options.class_name) {
+    throw UsageError("--index and --class: give one of them, not both");
+  }
+  if (options.count < 1 || options.count > kMaxShowCount) {
+    throw UsageError("--count: must be 1.." + std::to_string(kMaxShowCount) + ", not " +
+                     std::to_string(options.count));
+  }
+  std::int64_t size = labels.size(0);
+  if (options.class_name) {
+    std::int64_t label = parse_class_name(*options.class_name);
+    torch::Tensor matches = (labels == label).nonzero().flatten().slice(0, 0, options.count);
+    if (matches.numel() == 0) {
+      throw DataError("the " + options.split + " split holds no images of class " +
+                      fashion_class_names()[label]);
+    }
+    return to_vector(matches);
+  }
+  std::int64_t first = options.index.value_or(0);
+  if (first < 0 || first >= size) {
+    throw UsageError("--index " + std::to_string(first) + ": the " + options.split +
+                     " split has images 0.." + std::to_string(size - 1));
+  }
+  return to_vector(torch::arange(first, std::min(first + options.count, size)));
+}
+
+void run_show(const ShowOptions& options, std::ostream& out) {
+  Split split = parse_split(options.split);
+  Dataset data = load_dataset(resolve_data_dir(options.data_dir), split);
+  std::vector<std::int64_t> chosen = select_show_images(data.labels, options);
+  const std::vector<std::string>& names = fashion_class_names();
+  std::vector<Tile> tiles;
+  for (std::int64_t i : chosen) {
+    tiles.push_back({data.images[i][0],
+                     "#" + std::to_string(i) + "\n" + names[data.labels[i].item<std::int64_t>()]});
+  }
+  // Near-square grids, at most kMaxColumns wide.
+  int columns = std::min<int>(
+      kMaxColumns, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(chosen.size())))));
+  write_file_atomically(options.out, image_grid_png(tiles, show_title(options, chosen), columns));
+  out << options.out << "\n";
+}
+
+}  // namespace fmnist

@@ -1,0 +1,130 @@
+#include "fmnist/report/summary.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <cmath>
+#include <vector>
+
+namespace fmnist {
+namespace {
+
+constexpr const char* kRule = "================================================================\n";
+constexpr const char* kThinRule =
+    "----------------------------------------------------------------\n";
+
+struct LayerRow {
+  std::string layer;
+  std::string shape;
+  std::int64_t parameters = 0;
+};
+
+std::string with_commas(std::int64_t number) {
+  std::string digits = std::to_string(number);
+  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3) digits.insert(at, ",");
+  return digits;
+}
+
+// "torch::nn::Conv2dImpl" -> "Conv2d"; steps that are not modules by their operation.
+std::string layer_type(const std::string& step, const torch::nn::Module* module) {
+  if (!module) return step == "flatten" ? "Flatten" : "MaxPool2d+ReLU";
+  std::string type = module->name();
+  type = type.substr(type.rfind(':') + 1);
+  return type.substr(0, type.rfind("Impl"));
+}
+
+std::string shape_of(const torch::Tensor& output) {
+  std::string shape = "(None";
+  for (std::int64_t i = 1; i < output.dim(); ++i) shape += ", " + std::to_string(output.size(i));
+  return shape + ")";
+}
+
+std::vector<LayerRow> trace_layers(Cnn& model) {
+  auto children = model->named_children();
+  std::vector<LayerRow> rows;
+  auto record = [&](const std::string& step, const torch::Tensor& output) {
+    const auto* child = children.find(step);
+    const torch::nn::Module* module = child ? child->get() : nullptr;
+    rows.push_back({step + " (" + layer_type(step, module) + ")", shape_of(output),
+                    module ? count_parameters(*module) : 0});
+  };
+  torch::NoGradGuard no_grad;
+  bool was_training = model->is_training();
+  model->eval();  // batch norm on a single image
+  auto device = model->parameters().front().device();
+  model->forward(torch::zeros({1, 1, kImageSize, kImageSize}, device), /*dropout_mask=*/{}, record);
+  model->train(was_training);
+  return rows;
+}
+
+std::string percent(double fraction) {
+  return std::isnan(fraction) ? "-" : fmt::format("{:.2f}%", 100 * fraction);
+}
+
+std::string metrics_line(const char* split, const SplitMetrics& metrics) {
+  if (std::isnan(metrics.loss)) return fmt::format("  {:<5} not measured\n", split);
+  return fmt::format("  {:<5} loss {:.4f}  accuracy {}\n", split, metrics.loss,
+                     percent(metrics.accuracy));
+}
+
+// The `fmnist train` command line that repeats the checkpoint's run.
+std::string training_command(const Checkpoint& checkpoint) {
+  const TrainSettings& s = checkpoint.settings;
+  std::string command =
+      fmt::format("fmnist train --arch {} --epochs {} --batch-size {} --lr {} --seed {} --val {}",
+                  checkpoint.arch, s.epochs, s.batch_size, s.learning_rate, s.seed, s.validation);
+  if (s.validation == kValidateOnSplit) command += fmt::format(" --val-split {}", s.val_split);
+  command += fmt::format(
+      " --lr-schedule {} --warmup-epochs {} --step-size {} --step-gamma {} --weight-decay {} "
+      "--patience {}",
+      s.lr_schedule, s.warmup_epochs, s.step_size, s.step_gamma, s.weight_decay, s.patience);
+  return command + (s.augment ? " --augment" : "");
+}
+
+}  // namespace
+
+std::string format_model_summary(Cnn& model) {
+  std::string text = fmt::format("{:<28}{:<24}{:>12}\n", "Layer (type)", "Output Shape", "Param #");
+  text += kRule;
+  for (const LayerRow& row : trace_layers(model)) {
+    text += fmt::format("{:<28}{:<24}{:>12}\n", row.layer, row.shape, with_commas(row.parameters));
+  }
+  text += kRule;
+  std::int64_t total = count_parameters(*model);
+  text += "Total params: " + with_commas(total) + "\n";
+  text += "Trainable params: " + with_commas(total) + "\n";
+  return text;
+}
+
+std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& path) {
+  const TrainSettings& s = checkpoint.settings;
+  std::string text =
+      fmt::format("checkpoint: {} (arch {}, {} epochs", path, checkpoint.arch, checkpoint.epoch);
+  if (checkpoint.best_epoch > 0) {
+    text += fmt::format("; best validation accuracy {} at epoch {}",
+                        percent(checkpoint.best_accuracy), checkpoint.best_epoch);
+  }
+  text += ")\n";
+  text += "trained by: " + training_command(checkpoint) + "\n";
+  text += "data:       " + s.data_dir + "\n";
+  text += "device:     " + (s.device.empty() ? std::string("not recorded") : s.device) + "\n";
+  text += fmt::format("versions:   fmnist {}, LibTorch {}\n", checkpoint.fmnist_version,
+                      checkpoint.torch_version);
+  text += "metrics of the saved model:\n";
+  text += metrics_line("train", checkpoint.metrics.train);
+  text += metrics_line("val", checkpoint.metrics.val);
+  text += metrics_line("test", checkpoint.metrics.test);
+  text += kThinRule;
+  return text + format_model_summary(checkpoint.model);
+}
+
+void run_summary(const SummaryOptions& options, std::ostream& out) {
+  Cnn model(options.arch);
+  out << "arch: " << options.arch << "\n" << format_model_summary(model);
+}
+
+void run_info(const InfoOptions& options, std::ostream& out) {
+  Checkpoint checkpoint = load_checkpoint(options.model_path, torch::kCPU);
+  out << format_checkpoint_info(checkpoint, options.model_path);
+}
+
+}  // namespace fmnist

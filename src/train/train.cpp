@@ -1,0 +1,385 @@
+#include "fmnist/train/train.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "fmnist/kernels/adam.hpp"
+#include "fmnist/data/augment.hpp"
+#include "fmnist/data/dataset.hpp"
+#include "fmnist/base/device.hpp"
+#include "fmnist/train/distributed.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/eval/evaluate.hpp"
+#include "fmnist/base/file_util.hpp"
+#include "fmnist/train/history.hpp"
+#include "fmnist/train/history_csv.hpp"
+#include "fmnist/base/interrupt.hpp"
+#include "fmnist/train/launcher.hpp"
+#include "fmnist/train/progress.hpp"
+#include "fmnist/base/runtime.hpp"
+#include "fmnist/data/validation.hpp"
+
+namespace fmnist {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kAdamEpsilon = 1e-7;  // Keras' default, not PyTorch's 1e-8
+
+// `writes_files`: only rank 0 writes, so only its directories must exist.
+void check_options(const TrainOptions& options, bool writes_files) {
+  if (options.epochs < 1) throw UsageError("--epochs: must be at least 1");
+  if (options.batch_size < 1) throw UsageError("--batch-size: must be at least 1");
+  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
+    throw UsageError("--lr: must be a positive number");
+  }
+  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
+    throw UsageError("--weight-decay: must be a number of at least 0");
+  }
+  if (options.patience < 0) throw UsageError("--patience: must be at least 0");
+  if (options.validation != kValidateOnSplit && options.validation != kValidateOnTest) {
+    throw UsageError("--val: '" + options.validation + "' is not split or test");
+  }
+  if (!writes_files) return;
+  check_writable_directory(fs::path(options.out).parent_path(), "--out " + options.out);
+  if (options.checkpoint_dir) {
+    check_writable_directory(*options.checkpoint_dir, "--checkpoint-dir");
+  }
+}
+
+// Every epoch's shuffle, augmentation and dropout masks derive from (seed, epoch) alone, so a
+// run resumed after epoch k draws exactly what an uninterrupted run would.
+void seed_epoch(std::int64_t seed, std::int64_t epoch) {
+  std::uint64_t mixed = static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + epoch;
+  torch::manual_seed(mixed);
+}
+
+TrainSettings settings_of(const TrainOptions& options) {
+  TrainSettings settings;
+  settings.epochs = options.epochs;
+  settings.batch_size = options.batch_size;
+  settings.learning_rate = options.learning_rate;
+  settings.seed = options.seed;
+  settings.validation = options.validation;
+  settings.val_split = options.validation == kValidateOnSplit ? options.val_split : 0;
+  settings.lr_schedule = options.lr_schedule;
+  settings.warmup_epochs = options.warmup_epochs;
+  settings.step_size = options.step_size;
+  settings.step_gamma = options.step_gamma;
+  settings.weight_decay = options.weight_decay;
+  settings.patience = options.patience;
+  settings.augment = options.augment;
+  return settings;
+}
+
+// The seed of a step's dropout masks: the same on every rank, whatever the world size.
+std::uint64_t seed_step(std::int64_t seed, std::int64_t epoch, std::int64_t step) {
+  std::uint64_t mixed =
+      (static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + epoch) * 0xBF58476D1CE4E5B9ULL +
+      step;
+  return mixed ^ (mixed >> 31);
+}
+
+Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
+  if (!options.resume) {
+    Checkpoint fresh;
+    fresh.arch = options.arch;
+    fresh.settings = settings_of(options);
+    torch::manual_seed(options.seed);  // right before the only initialisation that counts
+    fresh.model = Cnn(options.arch);
+    fresh.model->to(device);
+    return fresh;
+  }
+  Checkpoint resumed = load_checkpoint(*options.resume, device);
+  if (resumed.epoch >= options.epochs) {
+    throw UsageError("--resume " + *options.resume + ": already trained for " +
+                     std::to_string(resumed.epoch) + " epochs; pass --epochs above that");
+  }
+  resumed.settings.epochs = options.epochs;
+  return resumed;
+}
+
+// What a run trains and validates on; the test split only when it validates on it.
+struct RunData {
+  Dataset train;
+  Dataset val;
+};
+
+RunData load_run_data(const fs::path& data_dir, const TrainSettings& settings,
+                      torch::Device device) {
+  Dataset train_set = load_dataset(data_dir, Split::kTrain);
+  if (settings.validation == kValidateOnTest) {
+    return {train_set.to(device), load_dataset(data_dir, Split::kTest).to(device)};
+  }
+  // Fail now, not after the last epoch, if the test files are missing; they are read then.
+  find_split_file(data_dir, Split::kTest, /*labels=*/false);
+  find_split_file(data_dir, Split::kTest, /*labels=*/true);
+  TrainValSplit split = split_for_validation(train_set, settings.val_split, settings.seed);
+  return {split.train.to(device), split.val.to(device)};
+}
+
+struct EpochContext {
+  Cnn& model;
+  torch::optim::Adam& optimizer;
+  const Dataset& data;
+  const TrainSettings& settings;
+  const InterruptGuard& interrupts;
+  ProcessGroup& group;
+};
+
+// One epoch over the global batches of the (seed, epoch) permutation; each rank takes its part
+// of every batch (and of its dropout masks), so any world size takes the same steps.
+SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
+  const Dataset& data = context.data;
+  ProcessGroup& group = context.group;
+  const std::int64_t batch_size = context.settings.batch_size;
+  context.model->train();
+  torch::Device device = data.labels.device();
+  torch::Tensor order = torch::randperm(data.size(), torch::kInt64).to(device);
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
+  torch::Tensor correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(device));
+  std::int64_t count = 0;
+  const std::int64_t batches = (data.size() + batch_size - 1) / batch_size;
+  ProgressBar progress(batches, batch_size);
+  for (std::int64_t step = 0; step < batches; ++step) {
+    if (auto signal_number = group.max(context.interrupts.pending_signal())) {
+      throw Interrupted("training interrupted during epoch " + std::to_string(epoch),
+                        static_cast<int>(signal_number));
+    }
+    torch::Tensor batch = order.slice(/*dim=*/0, step * batch_size, (step + 1) * batch_size);
+    Part part = group.part(batch.size(0));
+    context.optimizer.zero_grad();
+    if (part.size() > 0) {
+      torch::Tensor rows = batch.slice(/*dim=*/0, part.begin, part.end);
+      torch::Tensor mask =
+          dropout_mask(batch.size(0), seed_step(context.settings.seed, epoch, step))
+              .slice(/*dim=*/0, part.begin, part.end)
+              .to(device);
+      torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
+      torch::Tensor inputs = to_model_input(data.images.index_select(/*dim=*/0, rows));
+      if (context.settings.augment) inputs = augment_batch(inputs);
+      torch::Tensor logits = context.model->forward(inputs, mask);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(
+          logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+      (loss / batch.size(0)).backward();  // the global batch's mean, once the ranks' are summed
+      loss_sum += loss.detach();
+      correct += (logits.argmax(/*dim=*/1) == labels).sum();
+      count += part.size();
+    }
+    group.sum_gradients(context.model->parameters());
+    adam_step(context.optimizer);
+    if (progress.due() && count > 0) {
+      progress.draw(step + 1, loss_sum.item<double>() / count, correct.item<double>() / count);
+    }
+  }
+  SplitMetrics local = {loss_sum.item<double>() / count, correct.item<double>() / count};
+  return group.mean(local, count);
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
+}
+
+void log_epoch(const EpochRecord& record, const TrainSettings& settings) {
+  spdlog::info(
+      "epoch {:>2}/{}  train loss {:.4f} acc {:.2f}%  {} loss {:.4f} acc {:.2f}%  lr {:.3g}  "
+      "{:.1f} s  {:.0f} img/s",
+      record.epoch, settings.epochs, record.train_loss, 100 * record.train_accuracy,
+      settings.validation == kValidateOnTest ? "test" : "val", record.val_loss,
+      100 * record.val_accuracy, record.learning_rate, record.seconds, record.images_per_second);
+}
+
+std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
+  if (saved_epoch == 0) return "no epoch was completed, nothing was saved";
+  std::string last = checkpoint_files(options).last.string();
+  return fmt::format("{} holds epoch {}; continue with: fmnist train --resume {} --epochs {}", last,
+                     saved_epoch, last, options.epochs);
+}
+
+// Every rank keeps the best epoch (their metrics are the same), so all agree on early stopping.
+bool record_best(Checkpoint& checkpoint) {
+  if (!(checkpoint.metrics.val.accuracy > checkpoint.best_accuracy)) return false;
+  checkpoint.best_accuracy = checkpoint.metrics.val.accuracy;
+  checkpoint.best_epoch = checkpoint.epoch;
+  return true;
+}
+
+// After every epoch: `best` if the validation accuracy improved, then `last` and the history,
+// then the log line; each write is atomic, so a kill at any moment leaves the previous
+// versions loadable.
+void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
+                const CheckpointFiles& files, const std::vector<EpochRecord>& history,
+                bool improved) {
+  if (improved) save_checkpoint(files.best, checkpoint, &optimizer);
+  save_checkpoint(files.last, checkpoint, &optimizer);
+  write_history_csv(history, files.history);
+  write_history_plot(history, files.history_plot);
+  log_epoch(history.back(), checkpoint.settings);
+}
+
+torch::optim::Adam make_optimizer(const Checkpoint& checkpoint) {
+  const TrainSettings& settings = checkpoint.settings;
+  torch::optim::Adam optimizer(checkpoint.model->parameters(),
+                               torch::optim::AdamOptions(settings.learning_rate)
+                                   .eps(kAdamEpsilon)
+                                   .weight_decay(settings.weight_decay));
+  if (checkpoint.optimizer_state) optimizer.load(*checkpoint.optimizer_state);
+  return optimizer;
+}
+
+// The rows of epochs up to `epoch` that an earlier part of this run wrote, so that a resumed
+// run's history covers it all. A missing or unreadable history only costs those rows.
+std::vector<EpochRecord> earlier_history(const fs::path& path, std::int64_t epoch) {
+  std::vector<EpochRecord> kept;
+  if (epoch == 0 || !fs::exists(path)) return kept;
+  try {
+    for (const EpochRecord& record : read_history_csv(path)) {
+      if (record.epoch <= epoch) kept.push_back(record);
+    }
+  } catch (const Error& e) {
+    spdlog::warn("{}; starting the history afresh", e.what());
+  }
+  return kept;
+}
+
+bool stop_early(const Checkpoint& checkpoint) {
+  const std::int64_t patience = checkpoint.settings.patience;
+  if (patience == 0 || checkpoint.epoch - checkpoint.best_epoch < patience) return false;
+  spdlog::info(
+      "stopping early: no better validation accuracy for {} epochs (best {:.2f}% at epoch {})",
+      patience, 100 * checkpoint.best_accuracy, checkpoint.best_epoch);
+  return true;
+}
+
+// One epoch: train and validate; returns its history row.
+EpochRecord run_epoch(EpochContext& context, Checkpoint& checkpoint, const Dataset& val_set,
+                      std::int64_t epoch) {
+  EpochRecord record;
+  record.epoch = epoch;
+  record.learning_rate = learning_rate_at(checkpoint.settings, epoch);
+  set_learning_rate(context.optimizer, record.learning_rate);
+  seed_epoch(checkpoint.settings.seed, epoch);
+  auto start = Clock::now();
+  checkpoint.metrics.train = train_epoch(context, epoch);
+  record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  record.images_per_second = context.data.size() / record.seconds;
+  checkpoint.model->eval();
+  checkpoint.metrics.val = evaluate_sharded(context.group, checkpoint.model, val_set);
+  if (checkpoint.settings.validation == kValidateOnTest) {
+    checkpoint.metrics.test = checkpoint.metrics.val;
+  }
+  record.train_loss = checkpoint.metrics.train.loss;
+  record.train_accuracy = checkpoint.metrics.train.accuracy;
+  record.val_loss = checkpoint.metrics.val.loss;
+  record.val_accuracy = checkpoint.metrics.val.accuracy;
+  return record;
+}
+
+// The one look at the test split of a run that validated on a held-out part of the train set.
+void evaluate_test_once(ProcessGroup& group, Checkpoint& checkpoint, const fs::path& data_dir,
+                        torch::Device device) {
+  Dataset test_set = load_dataset(data_dir, Split::kTest).to(device);
+  checkpoint.model->eval();
+  checkpoint.metrics.test = evaluate_sharded(group, checkpoint.model, test_set);
+  spdlog::info("final model on the {} test images: loss {:.4f} acc {:.2f}%", test_set.size(),
+               checkpoint.metrics.test.loss, 100 * checkpoint.metrics.test.accuracy);
+}
+
+}  // namespace
+
+CheckpointFiles checkpoint_files(const TrainOptions& options) {
+  fs::path out(options.out);
+  fs::path directory =
+      options.checkpoint_dir ? fs::path(*options.checkpoint_dir) : out.parent_path();
+  std::string stem = out.stem().string();
+  return {directory / (stem + ".last.pt"), directory / (stem + ".best.pt"),
+          directory / (stem + ".history.csv"), directory / (stem + ".history.png")};
+}
+
+TrainResult train(const TrainOptions& options) {
+  RankConfig ranks = resolve_rank_config(options.distributed);
+  check_options(options, /*writes_files=*/ranks.rank == 0);
+  configure_runtime(threads_per_rank(options.threads, ranks));
+  torch::Device device = rank_device(select_device(options.device), ranks);
+  ProcessGroup group = ProcessGroup::join(ranks, device);
+  fs::path data_dir = resolve_data_dir(options.data_dir);
+  Checkpoint checkpoint = starting_point(options, device);
+  group.broadcast(checkpoint.model->parameters());
+  if (device.is_cpu()) use_channels_last(*checkpoint.model);
+  TrainSettings& settings = checkpoint.settings;
+  settings.data_dir = data_dir.string();
+  settings.device = describe_device(device);
+  check_schedule(settings);
+  RunData data = load_run_data(data_dir, settings, device);
+  spdlog::info("device {}, data {}, arch {}", settings.device, data_dir.string(), checkpoint.arch);
+  torch::optim::Adam optimizer = make_optimizer(checkpoint);
+  spdlog::info("training epochs {}..{}: {} training and {} {} images, batch {}",
+               checkpoint.epoch + 1, settings.epochs, data.train.size(), data.val.size(),
+               settings.validation == kValidateOnTest ? "test" : "validation", settings.batch_size);
+
+  CheckpointFiles files = checkpoint_files(options);
+  std::vector<EpochRecord> history = earlier_history(files.history, checkpoint.epoch);
+  InterruptGuard interrupts;
+  EpochContext context{checkpoint.model, optimizer, data.train, settings, interrupts, group};
+  TrainResult result;
+  result.rank = group.rank();
+  double training_seconds = 0;
+  auto run_start = Clock::now();
+  while (checkpoint.epoch < settings.epochs && !stop_early(checkpoint)) {
+    EpochRecord record;
+    try {
+      record = run_epoch(context, checkpoint, data.val, checkpoint.epoch + 1);
+    } catch (const Interrupted& e) {
+      if (!group.is_leader()) throw RanksInterrupted(e.exit_code());  // rank 0 says it
+      throw Interrupted(std::string(e.what()) + "; " + resume_hint(options, checkpoint.epoch),
+                        e.signal_number());
+    }
+    if (!std::isfinite(record.train_loss)) {
+      throw Error(
+          fmt::format("training diverged: the loss became {} in epoch {}; {}; try a lower "
+                      "--lr",
+                      record.train_loss, record.epoch, resume_hint(options, checkpoint.epoch)));
+    }
+    checkpoint.epoch = record.epoch;
+    history.push_back(record);
+    bool improved = record_best(checkpoint);
+    if (group.is_leader()) save_epoch(checkpoint, optimizer, files, history, improved);
+    training_seconds += record.seconds;
+    result.images_per_second = data.train.size() * ++result.epochs_run / training_seconds;
+  }
+  if (settings.validation == kValidateOnSplit) {
+    evaluate_test_once(group, checkpoint, data_dir, device);
+  }
+  if (group.is_leader()) save_checkpoint(options.out, checkpoint, &optimizer);
+  group.barrier();  // every rank succeeds only once rank 0 has saved
+  result.epochs = checkpoint.epoch;
+  result.metrics = checkpoint.metrics;
+  result.best_epoch = checkpoint.best_epoch;
+  result.best_accuracy = checkpoint.best_accuracy;
+  result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
+  return result;
+}
+
+void run_train(const TrainOptions& options, std::ostream& out) {
+  if (wants_launcher(options.distributed)) {
+    check_options(options, /*writes_files=*/true);
+    launch_local_ranks(options.distributed);
+    return;
+  }
+  TrainResult result = train(options);
+  if (result.rank == 0) out << format_train_result(result, options.out) << std::endl;
+}
+
+std::string format_train_result(const TrainResult& result, const std::string& out) {
+  return fmt::format(
+      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epochs; best validation accuracy {:.2f}% "
+      "at epoch {}; {:.0f} s, {:.0f} img/s",
+      out, 100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs,
+      100 * result.best_accuracy, result.best_epoch, result.seconds, result.images_per_second);
+}
+
+}  // namespace fmnist

@@ -1,0 +1,106 @@
+#include "fmnist/kernels/conv_pool_relu.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fmnist {
+namespace {
+
+struct Result {
+  torch::Tensor out;
+  torch::Tensor weight_grad;
+  torch::Tensor bias_grad;
+  torch::Tensor input_grad;
+};
+
+torch::nn::Conv2d make_conv(std::int64_t in_channels, std::int64_t out_channels,
+                            std::int64_t padding = 0) {
+  torch::manual_seed(3);
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in_channels, out_channels, /*kernel_size=*/3).padding(padding));
+}
+
+Result run(torch::nn::Conv2d& conv, const torch::Tensor& x, const torch::Tensor& grad_out,
+           bool fused) {
+  conv->zero_grad();
+  torch::Tensor out = fused ? conv_max_pool2x2_relu(x, *conv)
+                            : torch::max_pool2d(conv->forward(x), /*kernel_size=*/2).relu();
+  out.backward(grad_out);
+  return {out.detach(), conv->weight.grad().clone(), conv->bias.grad().clone(),
+          x.requires_grad() ? x.grad() : torch::Tensor()};
+}
+
+void expect_close(const torch::Tensor& fused, const torch::Tensor& reference) {
+  ASSERT_EQ(fused.sizes(), reference.sizes());
+  EXPECT_TRUE(torch::allclose(fused, reference, /*rtol=*/1e-4, /*atol=*/1e-5))
+      << "largest difference " << (fused - reference).abs().max().item<float>();
+}
+
+void expect_same_as_libtorch(torch::nn::Conv2d& conv, const torch::Tensor& x) {
+  torch::Tensor reference_out = torch::max_pool2d(conv->forward(x), 2).detach();
+  torch::Tensor grad_out = torch::randn(reference_out.sizes());
+  Result fused = run(conv, x, grad_out, /*fused=*/true);
+  Result reference = run(conv, x, grad_out, /*fused=*/false);
+  expect_close(fused.out, reference.out);
+  expect_close(fused.weight_grad, reference.weight_grad);
+  expect_close(fused.bias_grad, reference.bias_grad);
+}
+
+TEST(ConvPoolReluTest, EqualsLibTorchOnTheNetworksFirstLayer) {
+  torch::nn::Conv2d conv = make_conv(1, 32);
+  expect_same_as_libtorch(conv, torch::rand({5, 1, 28, 28}));
+}
+
+// A 9x8 input gives a 7x6 convolution: its last row takes no part in the pooling.
+TEST(ConvPoolReluTest, EqualsLibTorchOnOddSides) {
+  torch::nn::Conv2d conv = make_conv(1, 5);
+  expect_same_as_libtorch(conv, torch::rand({2, 1, 9, 8}));
+}
+
+// A blank image makes the four positions of every window tie at the bias: the gradient must
+// go where max_pool2d sends it (the first position), and only where the bias is positive.
+TEST(ConvPoolReluTest, EqualsLibTorchWhenEveryWindowTies) {
+  torch::nn::Conv2d conv = make_conv(1, 8);
+  expect_same_as_libtorch(conv, torch::zeros({2, 1, 6, 6}));
+}
+
+TEST(ConvPoolReluTest, OutputIsChannelsLast) {
+  torch::nn::Conv2d conv = make_conv(1, 4);
+  torch::Tensor out = conv_max_pool2x2_relu(torch::rand({2, 1, 8, 8}), *conv);
+  EXPECT_EQ(out.sizes(), (std::vector<std::int64_t>{2, 4, 3, 3}));
+  EXPECT_TRUE(out.is_contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+// The weight gradient is summed over fixed groups of images, whatever the thread count.
+TEST(ConvPoolReluTest, GradientDoesNotDependOnTheThreadCount) {
+  torch::nn::Conv2d conv = make_conv(1, 32);
+  torch::Tensor x = torch::rand({40, 1, 28, 28});
+  torch::Tensor grad_out = torch::randn({40, 32, 13, 13});
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  Result one = run(conv, x, grad_out, /*fused=*/true);
+  torch::set_num_threads(2);
+  Result two = run(conv, x, grad_out, /*fused=*/true);
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one.weight_grad, two.weight_grad));
+  EXPECT_TRUE(torch::equal(one.bias_grad, two.bias_grad));
+}
+
+// Anything the fused kernel does not cover takes LibTorch's convolution: an input that needs
+// a gradient, several input channels, padding.
+TEST(ConvPoolReluTest, OtherConvolutionsTakeLibTorchsPath) {
+  torch::nn::Conv2d conv = make_conv(1, 4);
+  torch::Tensor x = torch::rand({2, 1, 8, 8});
+  torch::Tensor grad_out = torch::randn({2, 4, 3, 3});
+  Result fused = run(conv, x.clone().requires_grad_(), grad_out, /*fused=*/true);
+  Result reference = run(conv, x.clone().requires_grad_(), grad_out, /*fused=*/false);
+  ASSERT_TRUE(fused.input_grad.defined());
+  EXPECT_TRUE(torch::equal(fused.input_grad, reference.input_grad));
+
+  torch::nn::Conv2d three_channels = make_conv(3, 4);
+  expect_same_as_libtorch(three_channels, torch::rand({2, 3, 8, 8}));
+  torch::nn::Conv2d padded = make_conv(1, 4, /*padding=*/1);
+  expect_same_as_libtorch(padded, torch::rand({2, 1, 8, 8}));
+}
+
+}  // namespace
+}  // namespace fmnist

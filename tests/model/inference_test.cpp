@@ -1,0 +1,53 @@
+#include "fmnist/model/inference.hpp"
+
+#include <ATen/Context.h>
+#include <gtest/gtest.h>
+
+namespace fmnist {
+namespace {
+
+torch::Tensor reference_logits(Cnn& model, const torch::Tensor& inputs) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  return model->forward(inputs);
+}
+
+TEST(InferenceModelTest, EqualsForwardOnTheCpu) {
+  torch::manual_seed(5);
+  Cnn model;
+  torch::Tensor inputs = torch::rand({37, 1, kImageSize, kImageSize});
+  InferenceModel inference(model);
+  EXPECT_EQ(inference.uses_onednn(), at::hasMKLDNN());
+  EXPECT_TRUE(torch::allclose(inference.logits(inputs), reference_logits(model, inputs),
+                              /*rtol=*/1e-4, /*atol=*/1e-5));
+}
+
+TEST(InferenceModelTest, EqualsForwardWithChannelsLastWeights) {
+  torch::manual_seed(6);
+  Cnn model;
+  torch::Tensor inputs = torch::rand({3, 1, kImageSize, kImageSize});
+  torch::Tensor expected = reference_logits(model, inputs);
+  use_channels_last(*model);
+  EXPECT_TRUE(torch::allclose(InferenceModel(model).logits(inputs), expected, /*rtol=*/1e-4,
+                              /*atol=*/1e-5));
+}
+
+// Layers the fast path does not know must not be silently skipped.
+TEST(InferenceModelTest, FallsBackForUnknownLayers) {
+  Cnn model;
+  model->register_buffer("extra", torch::zeros({1}));
+  InferenceModel inference(model);
+  EXPECT_FALSE(inference.uses_onednn());
+  torch::Tensor inputs = torch::rand({2, 1, kImageSize, kImageSize});
+  EXPECT_TRUE(torch::equal(inference.logits(inputs), reference_logits(model, inputs)));
+}
+
+TEST(InferenceModelTest, SetsTheModelToEvalMode) {
+  Cnn model;
+  model->train();
+  InferenceModel inference(model);
+  EXPECT_FALSE(model->is_training());
+}
+
+}  // namespace
+}  // namespace fmnist

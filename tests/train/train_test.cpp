@@ -1,0 +1,239 @@
+#include "fmnist/train/train.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fmnist/base/error.hpp"
+#include "fmnist/eval/evaluate.hpp"
+#include "fmnist/train/history_csv.hpp"
+#include "test_util.hpp"
+
+namespace fmnist {
+namespace {
+
+using testing::TempDir;
+
+class TrainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_dataset(data_.path(), /*train_count=*/400, /*test_count=*/100);
+  }
+
+  TrainOptions options(const std::string& out, std::int64_t epochs) const {
+    TrainOptions o;
+    o.epochs = epochs;
+    o.batch_size = 32;
+    o.data_dir = data_.path().string();
+    o.out = (out_ / out).string();
+    o.device = "cpu";
+    o.threads = 1;
+    return o;
+  }
+
+  TempDir data_, out_;
+};
+
+std::vector<torch::Tensor> weights(const std::string& path) {
+  std::vector<torch::Tensor> result;
+  for (const auto& p : load_checkpoint(path, torch::kCPU).model->parameters()) result.push_back(p);
+  return result;
+}
+
+bool same_weights(const std::string& a, const std::string& b) {
+  auto wa = weights(a), wb = weights(b);
+  for (std::size_t i = 0; i < wa.size(); ++i) {
+    if (!torch::equal(wa[i], wb[i])) return false;
+  }
+  return true;
+}
+
+TEST_F(TrainTest, LearnsTheSyntheticSetAndSavesAMatchingCheckpoint) {
+  TrainResult result = train(options("model.pt", 5));
+  EXPECT_EQ(result.epochs, 5);
+  EXPECT_GT(result.metrics.test.accuracy, 0.9);
+  Checkpoint checkpoint = load_checkpoint(out_ / "model.pt", torch::kCPU);
+  EXPECT_EQ(checkpoint.epoch, 5);
+  EXPECT_DOUBLE_EQ(checkpoint.metrics.test.accuracy, result.metrics.test.accuracy);
+  // eval on the saved checkpoint reports the accuracy training reported.
+  Dataset test = load_dataset(data_.path(), Split::kTest);
+  EXPECT_DOUBLE_EQ(evaluate(checkpoint.model, test).metrics.accuracy, result.metrics.test.accuracy);
+}
+
+TEST_F(TrainTest, SameSeedGivesSameWeights) {
+  train(options("a.pt", 1));
+  train(options("b.pt", 1));
+  EXPECT_TRUE(same_weights((out_ / "a.pt").string(), (out_ / "b.pt").string()));
+  TrainOptions other = options("c.pt", 1);
+  other.seed = 43;
+  train(other);
+  EXPECT_FALSE(same_weights((out_ / "a.pt").string(), (out_ / "c.pt").string()));
+}
+
+TEST_F(TrainTest, ResumedRunEndsWithUninterruptedWeights) {
+  train(options("full.pt", 3));
+  train(options("part.pt", 1));
+  TrainOptions resumed = options("part.pt", 3);
+  resumed.resume = resumed.out;
+  TrainResult result = train(resumed);
+  EXPECT_EQ(result.epochs, 3);
+  EXPECT_EQ(result.epochs_run, 2);
+  EXPECT_TRUE(same_weights((out_ / "full.pt").string(), (out_ / "part.pt").string()));
+}
+
+TEST_F(TrainTest, ResumeKeepsTheRunsSettings) {
+  TrainOptions first = options("seeded.pt", 3);
+  first.seed = 7;
+  first.batch_size = 16;
+  train(first);
+  TrainOptions part = first;
+  part.out = (out_ / "seeded-part.pt").string();
+  part.epochs = 1;
+  train(part);
+  TrainOptions resumed = options("seeded-part.pt", 3);  // default seed and batch size
+  resumed.resume = resumed.out;
+  train(resumed);
+  Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
+  EXPECT_EQ(checkpoint.settings.seed, 7);
+  EXPECT_EQ(checkpoint.settings.batch_size, 16);
+  EXPECT_TRUE(same_weights(first.out, resumed.out));
+}
+
+TEST_F(TrainTest, RejectsResumingAFinishedRun) {
+  train(options("done.pt", 1));
+  TrainOptions again = options("done.pt", 1);
+  again.resume = again.out;
+  EXPECT_THROW(train(again), UsageError);
+}
+
+TEST_F(TrainTest, RejectsBadOptionsBeforeLoadingData) {
+  TrainOptions bad = options("x.pt", 0);
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 1);
+  bad.batch_size = -1;
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 1);
+  bad.out = (out_ / "missing-dir" / "x.pt").string();
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 1);
+  bad.device = "tpu";
+  EXPECT_THROW(train(bad), UsageError);
+}
+
+TEST_F(TrainTest, DivergingLossStopsWithAClearError) {
+  TrainOptions wild = options("wild.pt", 2);
+  wild.learning_rate = 1e30;
+  try {
+    train(wild);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training diverged"), std::string::npos) << e.what();
+  }
+}
+
+// The test files exist but cannot be read: a run that validates on a held-out part of the
+// training set must get through all its epochs before it finds out, one on the test set not.
+TEST_F(TrainTest, HeldOutValidationReadsTheTestSetOnlyAfterTheLastEpoch) {
+  testing::write_bytes(data_.path() / "t10k-images-idx3-ubyte.gz", "not gzip");
+  TrainOptions held_out = options("held.pt", 2);
+  EXPECT_THROW(train(held_out), DataError);
+  EXPECT_EQ(load_checkpoint(checkpoint_files(held_out).last, torch::kCPU).epoch, 2);
+  EXPECT_EQ(read_history_csv(checkpoint_files(held_out).history).size(), 2u);
+
+  TrainOptions on_test = options("test.pt", 2);
+  on_test.validation = kValidateOnTest;
+  EXPECT_THROW(train(on_test), DataError);
+  EXPECT_FALSE(std::filesystem::exists(checkpoint_files(on_test).last));
+}
+
+TEST_F(TrainTest, WritesHistoryAndKeepsTheBestValidationModel) {
+  TrainOptions o = options("h.pt", 3);
+  o.lr_schedule = kScheduleStep;
+  o.step_size = 1;
+  o.step_gamma = 0.5;
+  TrainResult result = train(o);
+  std::vector<EpochRecord> history = read_history_csv(checkpoint_files(o).history);
+  ASSERT_EQ(history.size(), 3u);
+  std::string plot = testing::read_bytes(checkpoint_files(o).history_plot);
+  EXPECT_EQ(plot.rfind("\x89PNG", 0), 0u);
+  EXPECT_DOUBLE_EQ(history[0].learning_rate, 1e-3);
+  EXPECT_DOUBLE_EQ(history[2].learning_rate, 2.5e-4);
+  double best = 0;
+  for (const EpochRecord& record : history) best = std::max(best, record.val_accuracy);
+  Checkpoint best_checkpoint = load_checkpoint(checkpoint_files(o).best, torch::kCPU);
+  EXPECT_DOUBLE_EQ(best_checkpoint.metrics.val.accuracy, best);
+  EXPECT_DOUBLE_EQ(result.best_accuracy, best);
+  EXPECT_EQ(history[result.best_epoch - 1].val_accuracy, best);
+  // 10% of each class held out, the test set measured once, on the final model.
+  Dataset test = load_dataset(data_.path(), Split::kTest);
+  Checkpoint final_checkpoint = load_checkpoint(o.out, torch::kCPU);
+  EXPECT_DOUBLE_EQ(evaluate(final_checkpoint.model, test).metrics.accuracy,
+                   final_checkpoint.metrics.test.accuracy);
+  EXPECT_EQ(final_checkpoint.settings.lr_schedule, kScheduleStep);
+  EXPECT_DOUBLE_EQ(final_checkpoint.settings.val_split, 0.1);
+}
+
+TEST_F(TrainTest, ResumedRunWithEveryFeatureEndsWithUninterruptedWeights) {
+  TrainOptions full = options("full-bn.pt", 3);
+  full.arch = kCnnBnArch;
+  full.augment = true;
+  full.lr_schedule = kScheduleCosine;
+  full.warmup_epochs = 1;
+  full.weight_decay = 1e-4;
+  train(full);
+  TrainOptions part = full;
+  part.out = (out_ / "part-bn.pt").string();
+  part.epochs = 1;
+  train(part);
+  TrainOptions resumed = options("part-bn.pt", 3);  // the checkpoint's settings are kept
+  resumed.resume = checkpoint_files(part).last.string();
+  train(resumed);
+  EXPECT_TRUE(same_weights(full.out, resumed.out));
+  Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
+  EXPECT_EQ(checkpoint.arch, kCnnBnArch);
+  EXPECT_TRUE(checkpoint.settings.augment);
+  std::vector<EpochRecord> a = read_history_csv(checkpoint_files(full).history);
+  std::vector<EpochRecord> b = read_history_csv(checkpoint_files(resumed).history);
+  ASSERT_EQ(b.size(), 3u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].epoch, a[i].epoch);
+    EXPECT_DOUBLE_EQ(b[i].learning_rate, a[i].learning_rate);
+    EXPECT_DOUBLE_EQ(b[i].val_accuracy, a[i].val_accuracy);
+  }
+}
+
+TEST_F(TrainTest, ResumeStartsTheHistoryAfreshWhenItIsNotOurs) {
+  TrainOptions first = options("odd.pt", 1);
+  train(first);
+  testing::write_bytes(checkpoint_files(first).history, "something else\n");
+  TrainOptions resumed = options("odd.pt", 2);
+  resumed.resume = first.out;
+  train(resumed);
+  std::vector<EpochRecord> history = read_history_csv(checkpoint_files(resumed).history);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].epoch, 2);
+}
+
+TEST_F(TrainTest, PatienceStopsARunThatNoLongerImproves) {
+  TrainOptions o = options("patient.pt", 10);
+  o.learning_rate = 1e-12;  // the accuracy of epoch 1 is never beaten
+  o.patience = 2;
+  TrainResult result = train(o);
+  EXPECT_EQ(result.epochs, 3);
+  EXPECT_EQ(result.best_epoch, 1);
+  EXPECT_EQ(load_checkpoint(o.out, torch::kCPU).epoch, 3);
+}
+
+TEST_F(TrainTest, RejectsBadValidationAndScheduleOptions) {
+  TrainOptions bad = options("x.pt", 2);
+  bad.val_split = 1.5;
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 2);
+  bad.lr_schedule = kScheduleCosine;
+  bad.warmup_epochs = 3;
+  EXPECT_THROW(train(bad), UsageError);
+  bad = options("x.pt", 2);
+  bad.weight_decay = -1;
+  EXPECT_THROW(train(bad), UsageError);
+}
+
+}  // namespace
+}  // namespace fmnist
