@@ -3,8 +3,8 @@
 #include <cstdlib>
 
 #include "fmnist/base/error.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
 #include "fmnist/data/idx.hpp"
-#include "fmnist/model/model.hpp"
 
 namespace fmnist {
 namespace {

@@ -9,7 +9,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "fmnist/base/error.hpp"
-#include "fmnist/model/model.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
 
 namespace fmnist {
 namespace {

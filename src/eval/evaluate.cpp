@@ -5,10 +5,10 @@
 #include <chrono>
 
 #include "fmnist/base/device.hpp"
+#include "fmnist/base/runtime.hpp"
 #include "fmnist/eval/eval_plots.hpp"
 #include "fmnist/eval/eval_report.hpp"
 #include "fmnist/model/inference.hpp"
-#include "fmnist/base/runtime.hpp"
 
 namespace fmnist {
 

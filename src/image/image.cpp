@@ -8,9 +8,9 @@
 #include <memory>
 
 #include "fmnist/base/error.hpp"
-#include "fmnist/image/exif.hpp"
 #include "fmnist/base/file_util.hpp"
-#include "fmnist/model/model.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
+#include "fmnist/image/exif.hpp"
 
 namespace fmnist {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "fmnist/kernels/conv_pool_relu.hpp"
 #include "fmnist/base/error.hpp"
+#include "fmnist/kernels/conv_pool_relu.hpp"
 #include "fmnist/kernels/pool_relu.hpp"
 
 namespace fmnist {
@@ -31,13 +31,6 @@ void keras_init(torch::nn::Module& module) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& fashion_class_names() {
-  static const std::vector<std::string> kNames = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
-                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
-                                                  "Bag",         "Ankle boot"};
-  return kNames;
-}
 
 const std::vector<std::string>& supported_archs() {
   static const std::vector<std::string> kArchs = {kCnnArch, kCnnBnArch};

@@ -6,14 +6,14 @@
 #include <filesystem>
 #include <utility>
 
-#include "fmnist/model/checkpoint.hpp"
 #include "fmnist/base/device.hpp"
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/file_util.hpp"
-#include "fmnist/image/image.hpp"
-#include "fmnist/model/inference.hpp"
-#include "fmnist/image/inputs.hpp"
 #include "fmnist/base/runtime.hpp"
+#include "fmnist/image/image.hpp"
+#include "fmnist/image/inputs.hpp"
+#include "fmnist/model/checkpoint.hpp"
+#include "fmnist/model/inference.hpp"
 
 namespace fmnist {
 namespace {

@@ -4,10 +4,10 @@
 #include <cctype>
 #include <cmath>
 
-#include "fmnist/data/dataset.hpp"
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/file_util.hpp"
-#include "fmnist/model/model.hpp"
+#include "fmnist/data/dataset.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
 #include "fmnist/report/plot.hpp"
 
 namespace fmnist {

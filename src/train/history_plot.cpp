@@ -4,8 +4,8 @@
 
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/file_util.hpp"
-#include "fmnist/train/history.hpp"
 #include "fmnist/report/plot.hpp"
+#include "fmnist/train/history.hpp"
 
 namespace fmnist {
 namespace {

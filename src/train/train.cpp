@@ -6,21 +6,21 @@
 #include <chrono>
 #include <cmath>
 
-#include "fmnist/kernels/adam.hpp"
+#include "fmnist/base/device.hpp"
+#include "fmnist/base/error.hpp"
+#include "fmnist/base/file_util.hpp"
+#include "fmnist/base/interrupt.hpp"
+#include "fmnist/base/runtime.hpp"
 #include "fmnist/data/augment.hpp"
 #include "fmnist/data/dataset.hpp"
-#include "fmnist/base/device.hpp"
-#include "fmnist/train/distributed.hpp"
-#include "fmnist/base/error.hpp"
+#include "fmnist/data/validation.hpp"
 #include "fmnist/eval/evaluate.hpp"
-#include "fmnist/base/file_util.hpp"
+#include "fmnist/kernels/adam.hpp"
+#include "fmnist/train/distributed.hpp"
 #include "fmnist/train/history.hpp"
 #include "fmnist/train/history_csv.hpp"
-#include "fmnist/base/interrupt.hpp"
 #include "fmnist/train/launcher.hpp"
 #include "fmnist/train/progress.hpp"
-#include "fmnist/base/runtime.hpp"
-#include "fmnist/data/validation.hpp"
 
 namespace fmnist {
 namespace {

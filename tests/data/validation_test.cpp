@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fmnist/base/error.hpp"
-#include "fmnist/model/model.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
 
 namespace fmnist {
 namespace {

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fmnist/base/error.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
 #include "fmnist/eval/eval_plots.hpp"
-#include "fmnist/model/model.hpp"
 
 #include "test_util.hpp"
 

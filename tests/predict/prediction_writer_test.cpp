@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "fmnist/base/error.hpp"
-#include "fmnist/model/model.hpp"
+#include "fmnist/data/fashion_mnist.hpp"
 
 namespace fmnist {
 namespace {

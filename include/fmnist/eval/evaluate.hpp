@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "fmnist/model/checkpoint.hpp"
 #include "fmnist/data/dataset.hpp"
+#include "fmnist/model/checkpoint.hpp"
 #include "fmnist/model/model.hpp"
 
 namespace fmnist {

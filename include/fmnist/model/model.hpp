@@ -7,20 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/data/fashion_mnist.hpp"
+
 namespace fmnist {
 
-inline constexpr std::int64_t kImageSize = 28;
-inline constexpr std::int64_t kNumClasses = 10;
-inline constexpr double kPixelScale = 1.0 / 255.0;  // uint8 pixels to [0, 1]
 inline constexpr double kDropout = 0.2;
 inline constexpr const char* kCnnArch = "cnn";
 inline constexpr const char* kCnnBnArch = "cnn-bn";
 
 // The architectures a model can be built as, kCnnArch first.
 const std::vector<std::string>& supported_archs();
-
-// Fashion-MNIST's classes, by label.
-const std::vector<std::string>& fashion_class_names();
 
 // Called after each step of the forward pass with the step's name (a submodule's name, or
 // "pool1", "pool2", "flatten") and its output; for the model summary.

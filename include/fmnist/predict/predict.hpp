@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/data/fashion_mnist.hpp"
 #include "fmnist/model/inference.hpp"
-#include "fmnist/model/model.hpp"
 #include "fmnist/predict/prediction_writer.hpp"
 
 namespace fmnist {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "fmnist/train/distributed.hpp"
 #include "fmnist/base/error.hpp"
+#include "fmnist/train/distributed.hpp"
 
 namespace fmnist {
 

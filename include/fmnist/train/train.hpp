@@ -7,8 +7,8 @@
 #include <string>
 
 #include "fmnist/model/checkpoint.hpp"
-#include "fmnist/train/distributed.hpp"
 #include "fmnist/model/model.hpp"
+#include "fmnist/train/distributed.hpp"
 #include "fmnist/train/schedule.hpp"
 
 namespace fmnist {
