@@ -146,24 +146,19 @@ std::vector<float> fused_backward(const ConvPoolShape& s, const float* in, const
   return total;
 }
 
-torch::Tensor empty_channels_last(const ConvPoolShape& s, torch::ScalarType type) {
-  return torch::empty({s.n, s.c, s.out_h, s.out_w},
-                      torch::TensorOptions(type).memory_format(torch::MemoryFormat::ChannelsLast));
-}
-
 class ConvMaxPool2x2Relu : public torch::autograd::Function<ConvMaxPool2x2Relu> {
  public:
   static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias) {
     torch::Tensor images = x.contiguous();
     ConvPoolShape s(x.size(0), weight.size(0), x.size(2), x.size(3));
-    torch::Tensor out = empty_channels_last(s, torch::kFloat);
-    torch::Tensor winner = empty_channels_last(s, torch::kUInt8);
+    torch::Tensor out = detail::empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kFloat);
+    torch::Tensor winner = detail::empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kUInt8);
     torch::Tensor weight_by_tap = weight.reshape({s.c, kTaps}).t().contiguous();
     fused_forward(s, images.data_ptr<float>(), weight_by_tap.data_ptr<float>(),
                   bias.contiguous().data_ptr<float>(), out.data_ptr<float>(),
                   winner.data_ptr<std::uint8_t>());
-    context->save_for_backward({images, winner});
+    context->save_for_backward({images, winner, weight});
     return out;
   }
 
@@ -171,13 +166,19 @@ class ConvMaxPool2x2Relu : public torch::autograd::Function<ConvMaxPool2x2Relu> 
     torch::autograd::variable_list saved = context->get_saved_variables();
     const torch::Tensor& images = saved[0];
     const torch::Tensor& winner = saved[1];
+    const torch::Tensor& weight = saved[2];
     torch::Tensor grad_out = grad_outputs[0].contiguous(torch::MemoryFormat::ChannelsLast);
     ConvPoolShape s(images.size(0), winner.size(1), images.size(2), images.size(3));
     std::vector<float> sums = fused_backward(
         s, images.data_ptr<float>(), grad_out.data_ptr<float>(), winner.data_ptr<std::uint8_t>());
     torch::Tensor all = torch::from_blob(sums.data(), {kTaps + 1, s.c}).clone();
-    torch::Tensor weight_grad =
-        all.slice(/*dim=*/0, 0, kTaps).t().reshape({s.c, 1, kKernel, kKernel});
+    // Returned in the weight's own strides (channels-last after use_channels_last), so that the
+    // optimizer's one-pass update need not copy it into the parameter's layout every step.
+    // With one input channel both layouts keep each filter's 9 taps contiguous, in one order.
+    torch::Tensor weight_grad = all.slice(/*dim=*/0, 0, kTaps)
+                                    .t()
+                                    .contiguous()
+                                    .as_strided(weight.sizes(), weight.strides());
     torch::Tensor bias_grad = all[kTaps].contiguous();
     return {torch::Tensor(), weight_grad, bias_grad};
   }
@@ -210,8 +211,11 @@ bool takes_fused_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& con
     return t.device().is_cpu() && t.scalar_type() == torch::kFloat && !t.is_mkldnn();
   };
   return cpu_float(x) && cpu_float(conv.weight) && x.dim() == 4 && x.size(1) == 1 &&
-         conv.weight.size(1) == 1 && x.size(2) >= kPatch && x.size(3) >= kPatch &&
-         !x.requires_grad() && is_3x3_stride_1_unpadded(conv);
+         conv.weight.size(1) == 1 &&
+         (conv.weight.is_contiguous() ||
+          conv.weight.is_contiguous(torch::MemoryFormat::ChannelsLast)) &&
+         x.size(2) >= kPatch && x.size(3) >= kPatch && !x.requires_grad() &&
+         is_3x3_stride_1_unpadded(conv);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 namespace fmnist {
 namespace {
 
+using detail::empty_channels_last;
 using detail::kWindow;
 using detail::pool_window;
 using detail::route_gradient;
@@ -78,18 +79,12 @@ void pool_backward(const PoolShape& s, const float* grad_out, const std::uint8_t
   });
 }
 
-torch::Tensor empty_channels_last(const PoolShape& s, std::int64_t h, std::int64_t w,
-                                  torch::ScalarType type) {
-  return torch::empty({s.n, s.c, h, w},
-                      torch::TensorOptions(type).memory_format(torch::MemoryFormat::ChannelsLast));
-}
-
 class MaxPool2x2Relu : public torch::autograd::Function<MaxPool2x2Relu> {
  public:
   static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x) {
     PoolShape s(x.size(0), x.size(1), x.size(2), x.size(3));
-    torch::Tensor out = empty_channels_last(s, s.out_h, s.out_w, torch::kFloat);
-    torch::Tensor winner = empty_channels_last(s, s.out_h, s.out_w, torch::kUInt8);
+    torch::Tensor out = empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kFloat);
+    torch::Tensor winner = empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kUInt8);
     pool_forward(s, x.data_ptr<float>(), out.data_ptr<float>(), winner.data_ptr<std::uint8_t>());
     context->save_for_backward({winner});
     context->saved_data["in_h"] = s.in_h;
@@ -102,7 +97,7 @@ class MaxPool2x2Relu : public torch::autograd::Function<MaxPool2x2Relu> {
     torch::Tensor grad_out = grad_outputs[0].contiguous(torch::MemoryFormat::ChannelsLast);
     PoolShape s(winner.size(0), winner.size(1), context->saved_data["in_h"].toInt(),
                 context->saved_data["in_w"].toInt());
-    torch::Tensor grad_in = empty_channels_last(s, s.in_h, s.in_w, torch::kFloat);
+    torch::Tensor grad_in = empty_channels_last(s.n, s.c, s.in_h, s.in_w, torch::kFloat);
     pool_backward(s, grad_out.data_ptr<float>(), winner.data_ptr<std::uint8_t>(),
                   grad_in.data_ptr<float>());
     return {grad_in};

@@ -7,6 +7,8 @@
 // element (max_pool2d's form), the random winner positions cost a mispredicted branch every
 // few elements, and pooling took a quarter of a training step.
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -22,6 +24,13 @@
 #endif
 
 namespace fmnist::detail {
+
+// An uninitialised n x c x h x w tensor stored channels-last, the kernels' layout.
+inline torch::Tensor empty_channels_last(std::int64_t n, std::int64_t c, std::int64_t h,
+                                         std::int64_t w, torch::ScalarType type) {
+  return torch::empty({n, c, h, w},
+                      torch::TensorOptions(type).memory_format(torch::MemoryFormat::ChannelsLast));
+}
 
 // The four window positions, numbered in the order max_pool2d scans them (row-major), so ties
 // go the same way. A winner byte of kWindow means the output was not positive: ReLU passes

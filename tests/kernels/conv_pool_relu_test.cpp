@@ -70,6 +70,26 @@ TEST(ConvPoolReluTest, OutputIsChannelsLast) {
   EXPECT_TRUE(out.is_contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
+// The optimizer updates a parameter and its gradient in one flat pass: the gradient must come
+// back in the weight's own layout, channels-last as the model stores it, with the same values.
+TEST(ConvPoolReluTest, WeightGradientHasTheWeightsLayout) {
+  torch::Tensor x = torch::rand({3, 1, 10, 10});
+  torch::nn::Conv2d nchw = make_conv(1, 6);
+  torch::nn::Conv2d nhwc = make_conv(1, 6);
+  {
+    torch::NoGradGuard no_grad;
+    // Explicit NHWC strides: with one input channel, contiguous(ChannelsLast) keeps NCHW's.
+    nhwc->weight.set_data(torch::empty_strided({6, 1, 3, 3}, {9, 1, 3, 1}).copy_(nhwc->weight));
+  }
+  torch::Tensor grad_out = torch::randn({3, 6, 4, 4});
+  torch::Tensor nchw_grad = run(nchw, x, grad_out, /*fused=*/true).weight_grad;
+  conv_max_pool2x2_relu(x, *nhwc).backward(grad_out);
+  torch::Tensor nhwc_grad = nhwc->weight.grad();
+  EXPECT_EQ(nhwc_grad.strides(), nhwc->weight.strides());
+  EXPECT_EQ(nchw->weight.grad().strides(), nchw->weight.strides());
+  EXPECT_TRUE(torch::equal(nhwc_grad, nchw_grad));
+}
+
 // The weight gradient is summed over fixed groups of images, whatever the thread count.
 TEST(ConvPoolReluTest, GradientDoesNotDependOnTheThreadCount) {
   torch::nn::Conv2d conv = make_conv(1, 32);
