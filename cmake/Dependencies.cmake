@@ -78,13 +78,18 @@ find_package(Threads REQUIRED)
 # c10d (torch.distributed's engine) is in libtorch_cpu, but its ProcessGroupGloo.hpp includes
 # Gloo's headers, which Debian ships apart (libgloo-dev) and a pip install in torch/include.
 # NCCL goes in only with a CUDA LibTorch whose NCCL and CUDA runtime headers are found.
+# Without Gloo's headers (a pip LibTorch 2.x ships none) fmnist builds without CPU ranks:
+# `--nproc` on the CPU then says so.
 find_path(GLOO_INCLUDE_DIR gloo/context.h HINTS ${TORCH_INCLUDE_DIRS})
-if(NOT GLOO_INCLUDE_DIR)
-  message(FATAL_ERROR "Gloo headers (gloo/context.h) not found: install libgloo-dev "
-                      "(scripts/install-deps.sh)")
+set(FMNIST_C10D_DEFINITIONS)
+set(FMNIST_C10D_INCLUDE_DIRS)
+if(GLOO_INCLUDE_DIR)
+  list(APPEND FMNIST_C10D_DEFINITIONS USE_C10D_GLOO)
+  list(APPEND FMNIST_C10D_INCLUDE_DIRS "${GLOO_INCLUDE_DIR}")
+else()
+  message(WARNING "Gloo headers (gloo/context.h) not found: building without data-parallel "
+                  "training on the CPU (install libgloo-dev for it; scripts/install-deps.sh)")
 endif()
-set(FMNIST_C10D_DEFINITIONS USE_C10D_GLOO)
-set(FMNIST_C10D_INCLUDE_DIRS "${GLOO_INCLUDE_DIR}")
 option(FMNIST_NCCL "Use NCCL for ranks on CUDA GPUs where LibTorch has it" ON)
 if(FMNIST_NCCL AND TORCH_CUDA_LIBRARIES)
   set(nvidia_hints "${FMNIST_TORCH_ROOT}/../nvidia" "${Torch_DIR}/../../../../nvidia")
@@ -95,9 +100,9 @@ if(FMNIST_NCCL AND TORCH_CUDA_LIBRARIES)
   if(NCCL_INCLUDE_DIR AND CUDART_INCLUDE_DIR)
     list(APPEND FMNIST_C10D_DEFINITIONS USE_C10D_NCCL)
     list(APPEND FMNIST_C10D_INCLUDE_DIRS "${NCCL_INCLUDE_DIR}" "${CUDART_INCLUDE_DIR}")
-    message(STATUS "c10d: Gloo and NCCL (${NCCL_INCLUDE_DIR})")
+    message(STATUS "c10d: NCCL (${NCCL_INCLUDE_DIR})")
   else()
-    message(STATUS "c10d: Gloo only (nccl.h or cuda_runtime_api.h not found): GPU ranks unavailable")
+    message(STATUS "c10d: no NCCL (nccl.h or cuda_runtime_api.h not found): GPU ranks unavailable")
   endif()
 endif()
 
@@ -146,11 +151,28 @@ if(NOT TARGET ZLIB::ZLIB)
     INTERFACE_INCLUDE_DIRECTORIES "${zlib_dir}/include")
 endif()
 
-# cairo (drawing the plots to PNG) and nettle (SHA-256 for `data verify`): Debian packages
-# only, with no carried copies; a machine without them cannot build.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(cairo REQUIRED IMPORTED_TARGET cairo)
-pkg_check_modules(nettle REQUIRED IMPORTED_TARGET nettle)
+# cairo (drawing the plots to PNG) and nettle (SHA-256 for `data verify`): pkg-config, else
+# the carried headers and shared libraries (shlib/ also holds what they load), found at run
+# time through the RUNPATH.
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND AND NOT FMNIST_USE_CARRY)
+  pkg_check_modules(cairo QUIET IMPORTED_TARGET cairo)
+  pkg_check_modules(nettle QUIET IMPORTED_TARGET nettle)
+endif()
+foreach(lib_and_package cairo:libcairo2-dev nettle:nettle-dev)
+  string(REPLACE ":" ";" lib_and_package "${lib_and_package}")
+  list(GET lib_and_package 0 lib)
+  list(GET lib_and_package 1 package)
+  if(NOT TARGET PkgConfig::${lib})
+    fmnist_carried(${lib}_dir ${lib} include ${package})
+    file(GLOB ${lib}_so "${FMNIST_CARRY_DIR}/shlib/lib${lib}.so.*")
+    add_library(PkgConfig::${lib} INTERFACE IMPORTED)
+    set_target_properties(PkgConfig::${lib} PROPERTIES
+      INTERFACE_INCLUDE_DIRECTORIES "${${lib}_dir}/include"
+      INTERFACE_LINK_LIBRARIES "${${lib}_so}"
+      INTERFACE_LINK_OPTIONS "LINKER:-rpath,${FMNIST_CARRY_DIR}/shlib;LINKER:-rpath-link,${FMNIST_CARRY_DIR}/shlib")
+  endif()
+endforeach()
 
 # nlohmann/json (header-only), for predict --format json and eval --json.
 if(NOT FMNIST_USE_CARRY)

@@ -15,6 +15,12 @@
 #   nlohmann_json/include/        header-only nlohmann/json
 #   libexif/include, lib/libexif.a libexif (x86-64, position-independent)
 #   googletest/                   googletest's sources, for add_subdirectory (gmock left out)
+#   cairo/include, nettle/include cairo's and nettle's headers (cairo.h, nettle/sha2.h)
+#   shlib/                        libcairo and libnettle (x86-64 shared libraries) with the
+#                                 libraries they load, glibc's own left out; found through
+#                                 fmnist's RUNPATH
+#   fonts/                        DejaVu Sans, for the plots' text (gpu-check.sh points
+#                                 fontconfig at it with FONTCONFIG_FILE)
 #   data/                         the four *-ubyte.gz files
 #   MANIFEST                      versions and sizes
 set -euo pipefail
@@ -35,6 +41,9 @@ need /usr/lib/x86_64-linux-gnu/libz.a zlib1g-dev
 need /usr/include/nlohmann/json.hpp nlohmann-json3-dev
 need /usr/lib/x86_64-linux-gnu/libexif.a libexif-dev
 need /usr/src/googletest/googletest/CMakeLists.txt googletest
+need /usr/include/cairo/cairo.h libcairo2-dev
+need /usr/include/nettle/sha2.h nettle-dev
+need /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   need "$data_src/$f.gz" dataset-fashion-mnist
 done
@@ -52,6 +61,17 @@ cp -a /usr/include/libexif "$carry/libexif/include/"
 cp -a /usr/lib/x86_64-linux-gnu/libexif.a "$carry/libexif/lib/"
 cp -a "$data_src"/*-ubyte.gz "$carry/data/"
 
+# cairo and nettle: headers, and the shared libraries with what they load (not glibc itself).
+mkdir -p "$carry"/{cairo/include,nettle/include,shlib,fonts}
+cp -a /usr/include/cairo/*.h "$carry/cairo/include/"
+cp -a /usr/include/nettle "$carry/nettle/include/"
+libs=(/usr/lib/x86_64-linux-gnu/libcairo.so.2 /usr/lib/x86_64-linux-gnu/libnettle.so.8)
+ldd "${libs[@]}" | awk '/=>/ { print $3 }' | sort -u |
+  grep -v -E '/(libc|libm|libpthread|libdl|librt|libresolv)\.so|/ld-linux' >"$carry/shlib.list"
+for lib in "${libs[@]}" $(cat "$carry/shlib.list"); do cp -L "$lib" "$carry/shlib/"; done
+rm "$carry/shlib.list"
+cp /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf "$carry/fonts/"
+
 # googletest: the top-level CMakeLists.txt (it sets GOOGLETEST_VERSION) and googletest/ without
 # its own tests, samples and docs; BUILD_GMOCK=OFF keeps googlemock/ unused.
 mkdir -p "$carry/googletest/googletest"
@@ -68,7 +88,8 @@ grep -q '^#define SPDLOG_FMT_EXTERNAL' "$carry/spdlog/include/spdlog/tweakme.h" 
   echo "gathered $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME") $(uname -m)"
   dpkg-query -W -f='${Package} ${Version}
 ' libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev \
-    nlohmann-json3-dev libexif-dev googletest dataset-fashion-mnist 2>/dev/null || true
+    nlohmann-json3-dev libexif-dev googletest dataset-fashion-mnist libcairo2-dev nettle-dev \
+    fonts-dejavu-core 2>/dev/null || true
   (cd "$carry" && du -s --block-size=1K ./* | sort -k2)
 } >"$carry/MANIFEST"
 

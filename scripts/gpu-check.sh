@@ -109,6 +109,12 @@ note environment
   du -sh .carry 2>&1
   nproc
 } >>"$LOG" 2>&1
+# The plots' text: fontconfig finds the carried DejaVu Sans where the machine has no fonts.
+if [[ ! -e /etc/fonts/fonts.conf && -d $ROOT/.carry/fonts ]]; then
+  printf '<?xml version="1.0"?>\n<fontconfig><dir>%s</dir><cachedir>%s</cachedir></fontconfig>\n' \
+    "$ROOT/.carry/fonts" "$WORK/fontconfig-cache" >"$WORK/fonts.conf"
+  export FONTCONFIG_FILE=$WORK/fonts.conf
+fi
 GPU=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
 TORCH_INFO=$(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)
 TORCH_PREFIX=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)}
@@ -133,6 +139,9 @@ else
 fi
 
 # --- configure and build -----------------------------------------------------------------------
+# The carried cairo and nettle load libraries of their own (pixman, fontconfig, ...), which the
+# executable's RUNPATH does not reach: the dynamic loader looks for them here too.
+[[ -d $ROOT/.carry/shlib ]] && export LD_LIBRARY_PATH="$ROOT/.carry/shlib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 GENERATOR=()
 command -v ninja >/dev/null && GENERATOR=(-G Ninja)
 # Torch's cuda.cmake looks for the header-only NVTX3 in its own source tree only; without it, it

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -68,10 +70,6 @@ std::optional<int> flag_or_environment(const std::optional<int>& flag, const std
   return static_cast<int>(value);
 }
 
-bool is_loopback(const std::string& address) {
-  return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
-}
-
 c10::intrusive_ptr<c10d::Store> connect_store(const RankConfig& config) {
   c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(config.master_port);
@@ -81,6 +79,11 @@ c10::intrusive_ptr<c10d::Store> connect_store(const RankConfig& config) {
   auto store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
   if (!config.agent_store) return store;
   return c10::make_intrusive<c10d::PrefixStore>(config.store_prefix, store);
+}
+
+#ifdef USE_C10D_GLOO
+bool is_loopback(const std::string& address) {
+  return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
 }
 
 // The network interface Gloo uses: $GLOO_SOCKET_IFNAME as PyTorch does, loopback for a
@@ -94,6 +97,7 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const RankConfig& config)
   }
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 c10::intrusive_ptr<Collectives> make_collectives(const c10::intrusive_ptr<c10d::Store>& store,
                                                  const RankConfig& config, torch::Device device) {
@@ -109,10 +113,16 @@ c10::intrusive_ptr<Collectives> make_collectives(const c10::intrusive_ptr<c10d::
         "this build lacks; use --device cpu");
 #endif
   }
+#ifdef USE_C10D_GLOO
   auto options = c10d::ProcessGroupGloo::Options::create(config.timeout);
   options->devices.push_back(gloo_device(config));
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size,
                                                      options);
+#else
+  throw UsageError(
+      "--device cpu: several ranks on the CPU need c10d's Gloo, which this build lacks (its "
+      "headers were not found when it was built: install libgloo-dev and rebuild)");
+#endif
 }
 
 // Runs `body`, turning any failure of c10d into an Error that names this rank and the call.
@@ -180,6 +190,14 @@ void in_buckets(const std::vector<torch::Tensor>& tensors, const Launch& launch)
 }
 
 }  // namespace
+
+bool cpu_ranks_available() {
+#ifdef USE_C10D_GLOO
+  return true;
+#else
+  return false;
+#endif
+}
 
 RankConfig resolve_rank_config(const DistributedOptions& options) {
   RankConfig config;

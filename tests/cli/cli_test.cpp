@@ -9,6 +9,7 @@
 #include <random>
 
 #include "fmnist/model/checkpoint.hpp"
+#include "fmnist/train/distributed.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -365,6 +366,7 @@ TEST_F(CliTest, ResumeAfterSigkillMidEpochEqualsUninterruptedRun) {
 }
 
 TEST_F(CliTest, TwoRanksEndWithOneRanksParametersAlsoAfterResuming) {
+  if (!cpu_ranks_available()) GTEST_SKIP() << "this build has no Gloo (CPU ranks)";
   // 211 images in global batches of 31 (rank parts of 16 and 15, a last batch of 25) or 37
   // (19 and 18, a last batch of 26). The synthetic images are flat bars, so max-pooling
   // windows tie exactly all over them: a convolution whose rounding depended on the batch
@@ -418,6 +420,7 @@ TEST_F(CliTest, KilledRankMakesTheOtherFail) {
 }
 
 TEST_F(CliTest, LauncherStopsAllRanksWhenOneDies) {
+  if (!cpu_ranks_available()) GTEST_SKIP() << "this build has no Gloo (CPU ranks)";
   testing::write_dataset(dir_.path(), /*train_count=*/2000, /*test_count=*/100);
   pid_t launcher = spawn_fmnist(
       "train --nproc 2 --epochs 1000 --data . --device cpu --threads 1 --dist-timeout 5", dir_);
@@ -435,6 +438,7 @@ TEST_F(CliTest, LauncherStopsAllRanksWhenOneDies) {
 }
 
 TEST_F(CliTest, InterruptedLauncherStopsAllRanksWithOneLine) {
+  if (!cpu_ranks_available()) GTEST_SKIP() << "this build has no Gloo (CPU ranks)";
   testing::write_dataset(dir_.path(), /*train_count=*/2000, /*test_count=*/100);
   pid_t launcher =
       spawn_fmnist("train --nproc 2 --epochs 1000 --data . --device cpu --threads 1", dir_);

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "fmnist/model/checkpoint.hpp"
 #include "fmnist/data/dataset.hpp"
+#include "fmnist/model/checkpoint.hpp"
 #include "fmnist/model/model.hpp"
 
 namespace fmnist {
@@ -47,6 +47,9 @@ struct RankConfig {
 
 // UsageError naming the flag or variable for a malformed or inconsistent value.
 RankConfig resolve_rank_config(const DistributedOptions& options);
+
+// Whether this build has c10d's Gloo, which ranks on the CPU need (its headers are optional).
+bool cpu_ranks_available();
 
 // `requested` CPU threads per rank; 0 (one per core) shares the cores among the local ranks.
 int threads_per_rank(int requested, const RankConfig& config);
