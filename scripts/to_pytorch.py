@@ -32,7 +32,7 @@ TOLERANCE = 1e-5
 
 
 class FmnistCnn(nn.Module):
-    """fmnist's network (src/model.cpp): Conv 32 3x3, MaxPool 2, ReLU, Conv 64 3x3, MaxPool 2,
+    """fmnist's network (src/model/model.cpp): Conv 32 3x3, MaxPool 2, ReLU, Conv 64 3x3, MaxPool 2,
     ReLU, Dense 128, ReLU, Dropout 0.2, Dense 10; "cnn-bn" adds BatchNorm after conv1, conv2
     and fc1 (before pooling and ReLU). Takes float N x 1 x 28 x 28 (pixels / 255, a light item
     on black), returns logits."""
