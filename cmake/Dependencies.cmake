@@ -84,7 +84,9 @@ find_path(GLOO_INCLUDE_DIR gloo/context.h HINTS ${TORCH_INCLUDE_DIRS})
 set(FMNIST_C10D_DEFINITIONS)
 set(FMNIST_C10D_INCLUDE_DIRS)
 if(GLOO_INCLUDE_DIR)
-  list(APPEND FMNIST_C10D_DEFINITIONS USE_C10D_GLOO)
+  # USE_C10D_GLOO makes ProcessGroupGloo.hpp compile; a pip LibTorch may define it without
+  # shipping Gloo's headers, so fmnist's code asks for FMNIST_WITH_GLOO.
+  list(APPEND FMNIST_C10D_DEFINITIONS USE_C10D_GLOO FMNIST_WITH_GLOO)
   list(APPEND FMNIST_C10D_INCLUDE_DIRS "${GLOO_INCLUDE_DIR}")
 else()
   message(WARNING "Gloo headers (gloo/context.h) not found: building without data-parallel "
@@ -119,7 +121,15 @@ endif()
 
 # spdlog, with fmt; the carried copies are used header-only. Debian's spdlog/tweakme.h defines
 # SPDLOG_FMT_EXTERNAL, so spdlog includes <fmt/...>, which the carry holds beside it.
-if(NOT FMNIST_USE_CARRY)
+# A LibTorch that ships its own fmt (PyTorch 2.x wheels: <torch>/include/fmt, a newer one)
+# shadows the system's, which a system spdlog was built for: there the carried pair is used.
+set(torch_ships_fmt OFF)
+foreach(dir ${TORCH_INCLUDE_DIRS})
+  if(EXISTS "${dir}/fmt/format.h")
+    set(torch_ships_fmt ON)
+  endif()
+endforeach()
+if(NOT FMNIST_USE_CARRY AND NOT (torch_ships_fmt AND EXISTS "${FMNIST_CARRY_DIR}/spdlog"))
   find_package(spdlog QUIET)
 endif()
 if(NOT TARGET spdlog::spdlog)

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#ifdef USE_C10D_GLOO
+#ifdef FMNIST_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -81,7 +81,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const RankConfig& config) {
   return c10::make_intrusive<c10d::PrefixStore>(config.store_prefix, store);
 }
 
-#ifdef USE_C10D_GLOO
+#ifdef FMNIST_WITH_GLOO
 bool is_loopback(const std::string& address) {
   return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
 }
@@ -113,7 +113,7 @@ c10::intrusive_ptr<Collectives> make_collectives(const c10::intrusive_ptr<c10d::
         "this build lacks; use --device cpu");
 #endif
   }
-#ifdef USE_C10D_GLOO
+#ifdef FMNIST_WITH_GLOO
   auto options = c10d::ProcessGroupGloo::Options::create(config.timeout);
   options->devices.push_back(gloo_device(config));
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size,
@@ -192,7 +192,7 @@ void in_buckets(const std::vector<torch::Tensor>& tensors, const Launch& launch)
 }  // namespace
 
 bool cpu_ranks_available() {
-#ifdef USE_C10D_GLOO
+#ifdef FMNIST_WITH_GLOO
   return true;
 #else
   return false;
