@@ -125,7 +125,7 @@ endif()
 # shadows the system's, which a system spdlog was built for: there the carried pair is used.
 set(torch_ships_fmt OFF)
 foreach(dir ${TORCH_INCLUDE_DIRS})
-  if(EXISTS "${dir}/fmt/format.h")
+  if(EXISTS "${dir}/fmt/format.h" AND NOT dir MATCHES "^/usr/(local/)?include/?$")
     set(torch_ships_fmt ON)
   endif()
 endforeach()
