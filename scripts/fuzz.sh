@@ -18,7 +18,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-asan
 artifacts=$build/fuzz-artifacts/$(date +%Y%m%d-%H%M%S)  # this run's findings only
 
-"$root/scripts/build-asan.sh" idx_fuzz image_fuzz
+"$root/scripts/build-asan.sh" idx_fuzz image_fuzz checkpoint_fuzz
 
 # Runtime settings. LibTorch, zlib and OpenBLAS are Debian's uninstrumented libraries; clang
 # links the static ASan runtime into the executable, so their malloc/free go through ASan's
@@ -39,21 +39,24 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$artifacts"
 
 # -max_len: an IDX header with a few KB of payload, or a small image, exercises every path;
-#   longer inputs only slow each execution down (a 64 KiB gzip can inflate to 64 MiB).
+#   longer inputs only slow each execution down (a 64 KiB gzip can inflate to 64 MiB). A
+#   checkpoint's weights alone take 900 KB: that target reads up to 4 MiB.
 # -rss_limit_mb / -malloc_limit_mb: LibTorch plus ASan needs a few hundred MB to start; a single
 #   allocation over 1 GiB, or a process over 2 GiB, is a memory bomb reported as a finding.
 # -timeout: one input taking longer than 60 s is a hang. The largest image accepted
 #   (kMaxImagePixels) takes about 4 s to decode natively but up to 40 s under ASan+UBSan.
 status=0
 summary=()
-for name in idx image; do
+for name in idx image checkpoint; do
+  max_len=65536
+  [[ $name == checkpoint ]] && max_len=4194304
   corpus=$work/corpus-$name
   cp -r "$root/tests/fuzz/corpus/$name" "$corpus"
   log=$work/$name.log
   echo "== ${name}_fuzz: ${seconds}s, seed corpus $(ls "$corpus" | wc -l) files"
   set +e
   "$build/tests/fuzz/${name}_fuzz" "$corpus" \
-    -max_total_time="$seconds" -max_len=65536 -timeout=60 \
+    -max_total_time="$seconds" -max_len="$max_len" -timeout=60 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -artifact_prefix="$artifacts/$name-" -print_final_stats=1 2>&1 | tee "$log" |
     grep -v -E '^#[0-9]+\s+(NEW|REDUCE|pulse)' # keep the output readable

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libcli11-dev libspdlog-dev zlib1g-dev libexif-dev nlohmann-json3-dev
   libcairo2-dev nettle-dev fonts-dejavu-core
-  libopenblas0-pthread libgtest-dev libgloo-dev
+  libopenblas0-pthread libgtest-dev libgloo-dev python3-torch
   dataset-fashion-mnist
 )
 case ${1:-} in

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Loads an fmnist checkpoint into an equivalent torch.nn.Module of Python PyTorch.
 
-An fmnist checkpoint is a LibTorch archive: torch.jit.load opens it, its metadata are
-attributes ("format", "arch", "class_names", "pixel_scale", ...) and the model's weights are the
-parameters and buffers under "model." (torch.load cannot read it: pytorch#33811).
+An fmnist checkpoint (format 2) holds tensors and plain data only, so torch.load opens it with
+weights_only=True: a dict with "format", "version", "metadata" (a JSON document: "arch",
+"class_names", "pixel_scale", "settings", "metrics", ...), "model" (the weights by name, as
+in FmnistCnn's state dict) and, from training, "optimizer" (Adam's moments). Checkpoints of
+fmnist 0.1 (format 1, TorchScript): convert them first with `fmnist checkpoint upgrade`.
 
   to_pytorch.py model.pt --out model.pth       state dict + metadata for FmnistCnn (torch.save)
   to_pytorch.py model.pt --onnx model.onnx     ONNX export with torch.onnx.export
@@ -15,7 +17,9 @@ parameters and buffers under "model." (torch.load cannot read it: pytorch#33811)
 In your own code: sys.path.insert(0, "<fmnist>/scripts"); from to_pytorch import load_fmnist.
 """
 import argparse
+import json
 import os
+import zipfile
 import sys
 
 import numpy as np
@@ -24,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 CHECKPOINT_FORMAT = "fmnist-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 ARCHS = ("cnn", "cnn-bn")
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
@@ -62,33 +66,39 @@ def checkpoint_error(path, problem):
     return SystemExit(f"to_pytorch: error: {path}: {problem}")
 
 
-def read_metadata(archive, path):
+def read_metadata(document, path):
     """The checkpoint's metadata as a dict, after checking it is an fmnist checkpoint."""
-    def field(key):
-        if not hasattr(archive, key):
-            raise checkpoint_error(path, f"not an fmnist checkpoint (no {key!r} field)")
-        return getattr(archive, key)
-
-    if field("format") != CHECKPOINT_FORMAT or field("version") != CHECKPOINT_VERSION:
-        raise checkpoint_error(path, f"not an fmnist checkpoint of format {CHECKPOINT_VERSION}")
-    if field("arch") not in ARCHS or field("arch.image_size") != IMAGE_SIZE:
-        raise checkpoint_error(path, f"architecture {field('arch')!r} is not one of {ARCHS}")
-    return {key: field(key) for key in ("arch", "class_names", "pixel_scale", "epoch")}
+    if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT:
+        raise checkpoint_error(path, "not an fmnist checkpoint (no fmnist format tag)")
+    if document.get("version") != CHECKPOINT_VERSION:
+        raise checkpoint_error(path, f"checkpoint format {document.get('version')} is not "
+                               f"{CHECKPOINT_VERSION}")
+    metadata = json.loads(document["metadata"])
+    if metadata.get("arch") not in ARCHS or metadata.get("image_size") != IMAGE_SIZE:
+        raise checkpoint_error(path, f"architecture {metadata.get('arch')!r} is not one of {ARCHS}")
+    return {key: metadata[key] for key in ("arch", "class_names", "pixel_scale", "epoch")}
 
 
 def load_fmnist(path):
     """(FmnistCnn in eval mode on the CPU, metadata dict) of an fmnist checkpoint."""
+    # torch.load hands a TorchScript archive to torch.jit.load, which runs the archive's code
+    # (PyTorch 1.13 does so even with weights_only=True): refuse those before it sees them.
     try:
-        archive = torch.jit.load(path, map_location="cpu")
-    except (RuntimeError, ValueError, OSError) as e:
-        raise checkpoint_error(path, f"not a readable checkpoint ({str(e).splitlines()[0]})")
-    metadata = read_metadata(archive, path)
-    tensors = dict(archive.named_parameters())
-    tensors.update(archive.named_buffers())
-    state = {name[len("model."):]: t.detach().clone()
-             for name, t in tensors.items() if name.startswith("model.")}
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise checkpoint_error(path, f"not a readable checkpoint ({e})")
+    if any("/code/" in name or name.endswith("/constants.pkl") for name in names):
+        raise checkpoint_error(path, "a TorchScript archive (fmnist 0.1 wrote those): convert it "
+                               "with 'fmnist checkpoint upgrade OLD NEW' first")
+    try:
+        document = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # the weights-only unpickler refuses anything but tensors and data
+        message = str(e).splitlines()[-1] if str(e) else type(e).__name__
+        raise checkpoint_error(path, f"not a readable checkpoint ({message})")
+    metadata = read_metadata(document, path)
     model = FmnistCnn(metadata["arch"])
-    model.load_state_dict(state, strict=True)  # every weight present, none left over
+    model.load_state_dict(document["model"], strict=True)  # every weight present, none left over
     return model.eval(), metadata
 
 

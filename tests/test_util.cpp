@@ -182,7 +182,7 @@ void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed
   torch::manual_seed(seed);
   Checkpoint checkpoint;
   checkpoint.model = Cnn();
-  save_checkpoint(path, checkpoint, /*optimizer=*/nullptr);
+  save_checkpoint(path, checkpoint);
 }
 
 CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir,
@@ -198,23 +198,16 @@ CommandResult run_fmnist(const std::string& args, const std::filesystem::path& d
 }
 
 void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
-                          const std::string& key, const c10::IValue& value,
-                          const std::function<bool(const std::string&)>& drop) {
-  save_checkpoint(path, checkpoint, nullptr);
-  torch::serialize::InputArchive in;
-  in.load_from(path.string());
-  torch::serialize::OutputArchive out;
-  for (const std::string& name : in.keys()) {
-    c10::IValue field;
-    if (name == "model") {
-      torch::serialize::OutputArchive copy;
-      checkpoint.model->save(copy);
-      out.write("model", copy);
-    } else if (!(drop && drop(name)) && in.try_read(name, field)) {
-      out.write(name, name == key ? value : field);
-    }
-  }
-  out.save_to(path.string());
+                          const CheckpointEdit& edit) {
+  save_checkpoint(path, checkpoint);
+  std::string bytes = read_bytes(path);
+  c10::impl::GenericDict document =
+      torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toGenericDict();
+  auto metadata = nlohmann::ordered_json::parse(document.at("metadata").toStringRef());
+  edit(document, metadata);
+  document.insert_or_assign("metadata", metadata.dump());
+  std::vector<char> edited = torch::pickle_save(document);
+  write_bytes(path, std::string(edited.begin(), edited.end()));
 }
 
 SyntheticSplit make_split(std::int64_t count, std::uint64_t seed) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fmnist/model/checkpoint.hpp"
 
 namespace fmnist::testing {
@@ -65,12 +67,12 @@ struct CommandResult {
 CommandResult run_fmnist(const std::string& args, const std::filesystem::path& dir,
                          const std::string& environment = "");
 
-// Saves `checkpoint` with its metadata field `key` replaced by `value` and the fields `drop`
-// names left out, written field by field like save_checkpoint: checkpoints fmnist must refuse,
-// or ones from older versions.
+// Saves `checkpoint`, then rewrites the file with `edit` applied to its top-level dictionary
+// and its metadata: checkpoints fmnist must refuse.
+using CheckpointEdit =
+    std::function<void(c10::impl::GenericDict& document, nlohmann::ordered_json& metadata)>;
 void save_checkpoint_with(const std::filesystem::path& path, const Checkpoint& checkpoint,
-                          const std::string& key, const c10::IValue& value,
-                          const std::function<bool(const std::string&)>& drop = nullptr);
+                          const CheckpointEdit& edit);
 
 // A learnable synthetic split: class c is a bright bar of a class-specific shape on black.
 struct SyntheticSplit {

@@ -17,6 +17,7 @@ void add_info_command(CLI::App& app);
 void add_summary_command(CLI::App& app);
 void add_show_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_checkpoint_command(CLI::App& app);
 
 // Accept numbers above zero / at least zero / strictly between 0 and 1, with a plain message
 // otherwise.

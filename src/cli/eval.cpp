@@ -9,7 +9,7 @@ namespace fmnist::cli {
 void add_eval_command(CLI::App& app) {
   auto options = std::make_shared<EvalOptions>();
   CLI::App* command = app.add_subcommand("eval", "Evaluate a checkpoint on a data split");
-  command->add_option("model", options->model_path, "Checkpoint to evaluate")
+  command->add_option("model,--model", options->model_path, "Checkpoint to evaluate")
       ->capture_default_str();
   command->add_option("--data", options->data_dir, "Directory of the IDX files");
   command->add_option("--split", options->split, "test or train")

@@ -11,7 +11,7 @@ void add_info_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "info",
       "Show how a checkpoint was trained (settings, data, versions, metrics) and its layers");
-  command->add_option("model", options->model_path, "Checkpoint to describe")
+  command->add_option("model,--model", options->model_path, "Checkpoint to describe")
       ->capture_default_str();
   command->callback([options] { run_info(*options, std::cout); });
 }

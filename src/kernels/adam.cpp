@@ -88,6 +88,40 @@ void fused_update(torch::Tensor& parameter, torch::optim::AdamParamState& state,
 
 }  // namespace
 
+std::vector<AdamMoments> adam_moments(const torch::optim::Adam& optimizer) {
+  const auto& states = optimizer.state();
+  std::vector<AdamMoments> moments;
+  for (const auto& group : optimizer.param_groups()) {
+    for (const auto& parameter : group.params()) {
+      auto key = state_key<typename std::decay_t<decltype(states)>::key_type>(parameter);
+      auto found = states.find(key);
+      if (found == states.end()) {
+        moments.push_back({0, torch::zeros_like(parameter), torch::zeros_like(parameter)});
+        continue;
+      }
+      const auto& state = static_cast<const torch::optim::AdamParamState&>(*found->second);
+      moments.push_back({state.step(), state.exp_avg(), state.exp_avg_sq()});
+    }
+  }
+  return moments;
+}
+
+void set_adam_moments(torch::optim::Adam& optimizer, const std::vector<AdamMoments>& moments) {
+  torch::NoGradGuard no_grad;
+  std::size_t index = 0;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) {
+      TORCH_CHECK(index < moments.size(), "fewer optimizer moments than parameters");
+      const AdamMoments& m = moments[index++];
+      torch::optim::AdamParamState& state = param_state(optimizer, parameter);
+      state.step(m.step);
+      state.exp_avg(torch::empty_like(parameter).copy_(m.exp_avg));
+      state.exp_avg_sq(torch::empty_like(parameter).copy_(m.exp_avg_sq));
+    }
+  }
+  TORCH_CHECK(index == moments.size(), "more optimizer moments than parameters");
+}
+
 void adam_step(torch::optim::Adam& optimizer) {
   torch::NoGradGuard no_grad;
   for (auto& group : optimizer.param_groups()) {

@@ -1,247 +1,519 @@
 #include "fmnist/model/checkpoint.hpp"
 
+#include <caffe2/serialize/inline_container.h>
+#include <spdlog/spdlog.h>
+#include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+#include <torch/csrc/jit/serialization/storage_context.h>
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
+#include "archive.hpp"
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/file_util.hpp"
+#include "torchscript_checkpoint.hpp"
 
 namespace fmnist {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::ArchiveEntry;
+using Json = nlohmann::ordered_json;
 
 // Far above any model of ours (a few MB); stops us reading a huge wrong file into memory.
-constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{1} << 30;
+constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{64} << 20;
+constexpr std::uint64_t kMaxPickleBytes = 1 << 20;
+constexpr std::uint64_t kMaxSmallEntryBytes = 4 << 10;
 
-c10::List<std::string> to_list(const std::vector<std::string>& strings) {
-  c10::List<std::string> list;
-  for (const auto& s : strings) list.push_back(s);
-  return list;
+// ---- writing ----------------------------------------------------------------------------------
+
+// NaN (a metric not measured) is JSON null.
+Json number(double value) { return std::isnan(value) ? Json() : Json(value); }
+
+Json metadata_of(const Checkpoint& checkpoint) {
+  const TrainSettings& s = checkpoint.settings;
+  const Metrics& m = checkpoint.metrics;
+  auto split = [](const SplitMetrics& metrics) {
+    return Json{{"loss", number(metrics.loss)}, {"accuracy", number(metrics.accuracy)}};
+  };
+  Json metadata = {{"arch", checkpoint.arch},
+                   {"image_size", kImageSize},
+                   {"dropout", kDropout},
+                   {"class_names", checkpoint.class_names},
+                   {"pixel_scale", checkpoint.pixel_scale},
+                   {"epoch", checkpoint.epoch},
+                   {"settings",
+                    {{"epochs", s.epochs},
+                     {"batch_size", s.batch_size},
+                     {"learning_rate", s.learning_rate},
+                     {"seed", s.seed},
+                     {"data_dir", s.data_dir},
+                     {"validation", s.validation},
+                     {"val_split", s.val_split},
+                     {"lr_schedule", s.lr_schedule},
+                     {"warmup_epochs", s.warmup_epochs},
+                     {"step_size", s.step_size},
+                     {"step_gamma", s.step_gamma},
+                     {"weight_decay", s.weight_decay},
+                     {"patience", s.patience},
+                     {"augment", s.augment},
+                     {"device", s.device}}},
+                   {"metrics",
+                    {{"train", split(m.train)},
+                     {"val", split(m.val)},
+                     {"test", split(m.test)},
+                     {"best_accuracy", checkpoint.best_accuracy},
+                     {"best_epoch", checkpoint.best_epoch}}},
+                   {"fmnist_version", FMNIST_VERSION},
+                   {"torch_version", TORCH_VERSION}};
+  if (!checkpoint.optimizer_state.empty()) {
+    Json steps = Json::array();
+    for (const AdamMoments& moments : checkpoint.optimizer_state) steps.push_back(moments.step);
+    metadata["optimizer"] = {{"name", "adam"}, {"steps", steps}};
+  }
+  return metadata;
 }
 
-// The settings added after format version 1 first shipped; read_settings gives defaults for
-// checkpoints without them.
-void write_settings(torch::serialize::OutputArchive& archive, const TrainSettings& settings) {
-  archive.write("settings.validation", c10::IValue(settings.validation));
-  archive.write("settings.val_split", c10::IValue(settings.val_split));
-  archive.write("settings.lr_schedule", c10::IValue(settings.lr_schedule));
-  archive.write("settings.warmup_epochs", c10::IValue(settings.warmup_epochs));
-  archive.write("settings.step_size", c10::IValue(settings.step_size));
-  archive.write("settings.step_gamma", c10::IValue(settings.step_gamma));
-  archive.write("settings.weight_decay", c10::IValue(settings.weight_decay));
-  archive.write("settings.patience", c10::IValue(settings.patience));
-  archive.write("settings.augment", c10::IValue(settings.augment));
-  archive.write("settings.device", c10::IValue(settings.device));
+// A copy on the CPU that owns exactly its own storage, in the tensor's memory layout: the bytes
+// written for it are then exactly its elements.
+torch::Tensor storable(const torch::Tensor& tensor) {
+  return tensor.detach().to(torch::kCPU).clone(torch::MemoryFormat::Preserve);
 }
 
-void write_metadata(torch::serialize::OutputArchive& archive, const Checkpoint& checkpoint) {
-  archive.write("format", c10::IValue(std::string(kCheckpointFormat)));
-  archive.write("version", c10::IValue(kCheckpointVersion));
-  archive.write("arch", c10::IValue(checkpoint.arch));
-  archive.write("arch.image_size", c10::IValue(kImageSize));
-  archive.write("arch.dropout", c10::IValue(kDropout));
-  archive.write("class_names", c10::IValue(to_list(checkpoint.class_names)));
-  archive.write("pixel_scale", c10::IValue(checkpoint.pixel_scale));
-  archive.write("epoch", c10::IValue(checkpoint.epoch));
-  archive.write("settings.epochs", c10::IValue(checkpoint.settings.epochs));
-  archive.write("settings.batch_size", c10::IValue(checkpoint.settings.batch_size));
-  archive.write("settings.learning_rate", c10::IValue(checkpoint.settings.learning_rate));
-  archive.write("settings.seed", c10::IValue(checkpoint.settings.seed));
-  archive.write("settings.data_dir", c10::IValue(checkpoint.settings.data_dir));
-  write_settings(archive, checkpoint.settings);
-  archive.write("metrics.train_loss", c10::IValue(checkpoint.metrics.train.loss));
-  archive.write("metrics.train_accuracy", c10::IValue(checkpoint.metrics.train.accuracy));
-  archive.write("metrics.val_loss", c10::IValue(checkpoint.metrics.val.loss));
-  archive.write("metrics.val_accuracy", c10::IValue(checkpoint.metrics.val.accuracy));
-  archive.write("metrics.test_loss", c10::IValue(checkpoint.metrics.test.loss));
-  archive.write("metrics.test_accuracy", c10::IValue(checkpoint.metrics.test.accuracy));
-  archive.write("metrics.best_accuracy", c10::IValue(checkpoint.best_accuracy));
-  archive.write("metrics.best_epoch", c10::IValue(checkpoint.best_epoch));
-  archive.write("fmnist_version", c10::IValue(std::string(FMNIST_VERSION)));
-  archive.write("torch_version", c10::IValue(std::string(TORCH_VERSION)));
+c10::impl::GenericDict tensor_dict() {
+  return c10::impl::GenericDict(c10::StringType::get(), c10::TensorType::get());
 }
 
-// Typed reads that name the file and the field when something is missing or of a wrong type.
-class MetadataReader {
+c10::IValue document_of(const Checkpoint& checkpoint) {
+  c10::impl::GenericDict weights = tensor_dict();
+  for (const auto& item : checkpoint.model->named_parameters()) {
+    weights.insert(item.key(), storable(item.value()));
+  }
+  for (const auto& item : checkpoint.model->named_buffers()) {
+    weights.insert(item.key(), storable(item.value()));
+  }
+  c10::impl::GenericDict document(c10::StringType::get(), c10::AnyType::get());
+  document.insert("format", std::string(kCheckpointFormat));
+  document.insert("version", kCheckpointVersion);
+  document.insert("metadata", metadata_of(checkpoint).dump());
+  document.insert("model", weights);
+  if (!checkpoint.optimizer_state.empty()) {
+    c10::impl::GenericDict moments = tensor_dict();
+    for (std::size_t i = 0; i < checkpoint.optimizer_state.size(); ++i) {
+      const AdamMoments& m = checkpoint.optimizer_state[i];
+      moments.insert(std::to_string(i) + ".exp_avg", storable(m.exp_avg));
+      moments.insert(std::to_string(i) + ".exp_avg_sq", storable(m.exp_avg_sq));
+    }
+    document.insert("optimizer", moments);
+  }
+  return document;
+}
+
+// The zip LibTorch's pickle_save writes, but with untagged containers: Python's
+// torch.load(weights_only=True) refuses the torch.jit type tags pickle_save adds.
+std::string write_archive(const c10::IValue& document) {
+  std::string pickle;
+  torch::jit::Pickler pickler([&](const char* data, size_t size) { pickle.append(data, size); },
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr,
+                              /*memoized_class_types=*/nullptr, /*get_tensor_id=*/nullptr,
+                              /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(document);
+  pickler.stop();
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  const std::vector<at::Tensor>& tensors = pickler.tensorData();
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    // storable() gave each tensor its own storage, so the storage is the tensor's elements.
+    writer.writeRecord("data/" + std::to_string(i), tensors[i].data_ptr(),
+                       tensors[i].storage().nbytes());
+  }
+  writer.writeEndOfFile();
+  return bytes;
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+std::string shown(const std::string& text) { return text.size() > 60 ? text.substr(0, 60) : text; }
+
+// The largest size each entry of a format-2 archive may have; 0 for a name it never holds.
+std::uint64_t size_bound(const std::string& name) {
+  static const std::regex tensor(R"(data/[0-9]+)");
+  if (name == "data.pkl") return kMaxPickleBytes;
+  if (name == "version" || name == ".data/version" || name == "byteorder" ||
+      name == ".data/serialization_id") {
+    return kMaxSmallEntryBytes;
+  }
+  if (std::regex_match(name, tensor)) return detail::max_checkpoint_tensor_bytes();
+  return 0;
+}
+
+void check_entries(const std::map<std::string, ArchiveEntry>& entries, const std::string& name) {
+  if (entries.count("data.pkl") == 0) {
+    throw CheckpointError(name + ": not an fmnist checkpoint (a zip archive without data.pkl)");
+  }
+  for (const auto& [entry_name, entry] : entries) {
+    const std::uint64_t bound = size_bound(entry_name);
+    if (bound == 0) {
+      throw CheckpointError(name + ": not an fmnist checkpoint (it holds '" + shown(entry_name) +
+                            "', which fmnist never writes)");
+    }
+    if (entry.size > bound) {
+      throw CheckpointError(name + ": refused: its entry '" + entry_name + "' has " +
+                            std::to_string(entry.size) +
+                            " bytes, more than any fmnist checkpoint holds");
+    }
+    if (entry.deflated) {
+      throw CheckpointError(name + ": not an fmnist checkpoint (its entry '" + entry_name +
+                            "' is compressed, which fmnist never writes)");
+    }
+  }
+}
+
+// Unpickles data.pkl with no type resolver (no class can be made, no code runs). Each tensor's
+// storage is the bytes of its record, read here, so that a storage can never claim more bytes
+// than its record holds; check_tensor then bounds every tensor by its storage.
+c10::IValue read_document(const std::string& bytes,
+                          const std::map<std::string, ArchiveEntry>& entries) {
+  caffe2::serialize::PyTorchStreamReader reader(
+      std::make_shared<caffe2::serialize::IStreamAdapter>(new std::istringstream(bytes)));
+  auto storages = std::make_shared<torch::jit::DeserializationStorageContext>();
+  for (const auto& [entry_name, entry] : entries) {
+    if (entry_name.rfind("data/", 0) != 0) continue;
+    auto [data, size] = reader.getRecord(entry_name);
+    storages->addStorage(entry_name.substr(5),
+                         c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data),
+                                      /*allocator=*/nullptr, /*resizable=*/false));
+  }
+  return torch::jit::readArchiveAndTensors(
+      "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"data/", /*type_resolver=*/{},
+      /*obj_loader=*/{}, /*device=*/{}, reader, torch::jit::Unpickler::defaultTypeParser, storages);
+}
+
+// Typed access to the document and its metadata, naming the file and field when wrong.
+class DocumentReader {
  public:
-  MetadataReader(torch::serialize::InputArchive& archive, std::string name)
-      : archive_(archive), name_(std::move(name)) {}
+  explicit DocumentReader(std::string name) : name_(std::move(name)) {}
 
-  c10::IValue value(const std::string& key) {
-    c10::IValue value;
-    if (!archive_.try_read(key, value)) {
-      throw CheckpointError(
-          name_ + ": " + (key == "format" ? "not an fmnist checkpoint" : "incomplete checkpoint") +
-          " (no '" + key + "' field)");
-    }
-    return value;
+  [[noreturn]] void corrupt(const std::string& what) const {
+    throw CheckpointError(name_ + ": corrupt checkpoint (" + what + ")");
   }
-  std::string string(const std::string& key) {
-    return typed(key, &c10::IValue::isString).toStringRef();
+  const Json& field(const Json& object, const std::string& key, const std::string& path) const {
+    if (!object.is_object() || !object.contains(key)) corrupt("no '" + path + "' field");
+    return object.at(key);
   }
-  std::int64_t integer(const std::string& key) { return typed(key, &c10::IValue::isInt).toInt(); }
-  double real(const std::string& key) { return typed(key, &c10::IValue::isDouble).toDouble(); }
-  bool boolean(const std::string& key) { return typed(key, &c10::IValue::isBool).toBool(); }
-  // Fields that older checkpoints lack: `fallback` then.
-  std::string string(const std::string& key, const std::string& fallback) {
-    return present(key) ? string(key) : fallback;
+  std::string string(const Json& object, const std::string& key, const std::string& path) const {
+    const Json& value = field(object, key, path);
+    if (!value.is_string()) corrupt("'" + path + "' has the wrong type");
+    return value.get<std::string>();
   }
-  std::int64_t integer(const std::string& key, std::int64_t fallback) {
-    return present(key) ? integer(key) : fallback;
+  std::int64_t integer(const Json& object, const std::string& key, const std::string& path) const {
+    const Json& value = field(object, key, path);
+    if (!value.is_number_integer()) corrupt("'" + path + "' has the wrong type");
+    return value.get<std::int64_t>();
   }
-  double real(const std::string& key, double fallback) {
-    return present(key) ? real(key) : fallback;
+  double real(const Json& object, const std::string& key, const std::string& path) const {
+    const Json& value = field(object, key, path);
+    if (value.is_null()) return std::nan("");
+    if (!value.is_number()) corrupt("'" + path + "' has the wrong type");
+    return value.get<double>();
   }
-  bool boolean(const std::string& key, bool fallback) {
-    return present(key) ? boolean(key) : fallback;
+  bool boolean(const Json& object, const std::string& key, const std::string& path) const {
+    const Json& value = field(object, key, path);
+    if (!value.is_boolean()) corrupt("'" + path + "' has the wrong type");
+    return value.get<bool>();
   }
-  std::vector<std::string> strings(const std::string& key) {
-    c10::IValue list = value(key);
-    std::vector<std::string> result;
-    if (!list.isList()) bad_type(key);
-    for (const c10::IValue& item : list.toListRef()) {
-      if (!item.isString()) bad_type(key);
-      result.push_back(item.toStringRef());
-    }
-    return result;
-  }
+  const std::string& name() const { return name_; }
 
  private:
-  bool present(const std::string& key) {
-    c10::IValue ignored;
-    return archive_.try_read(key, ignored);
-  }
-  c10::IValue typed(const std::string& key, bool (c10::IValue::*is_type)() const) {
-    c10::IValue result = value(key);
-    if (!(result.*is_type)()) bad_type(key);
-    return result;
-  }
-  [[noreturn]] void bad_type(const std::string& key) {
-    throw CheckpointError(name_ + ": corrupt checkpoint ('" + key + "' has the wrong type)");
-  }
-
-  torch::serialize::InputArchive& archive_;
   std::string name_;
 };
 
-void check_compatible(MetadataReader& reader, const std::string& name) {
-  if (reader.string("format") != kCheckpointFormat) {
-    throw CheckpointError(name + ": not an fmnist checkpoint (format '" + reader.string("format") +
-                          "')");
-  }
-  std::int64_t version = reader.integer("version");
-  if (version != kCheckpointVersion) {
-    throw CheckpointError(name + ": checkpoint format version " + std::to_string(version) +
-                          " is not supported (this fmnist reads version " +
-                          std::to_string(kCheckpointVersion) + ")");
-  }
-  std::string arch = reader.string("arch");
-  const auto& archs = supported_archs();
-  if (std::find(archs.begin(), archs.end(), arch) == archs.end() ||
-      reader.integer("arch.image_size") != kImageSize) {
-    throw CheckpointError(name + ": architecture '" + arch +
-                          "' is not supported (this fmnist has 'cnn' and 'cnn-bn')");
-  }
-}
-
-TrainSettings read_settings(MetadataReader& reader) {
-  TrainSettings settings;  // its defaults are what fmnist did before a field existed
-  settings.epochs = reader.integer("settings.epochs");
-  settings.batch_size = reader.integer("settings.batch_size");
-  settings.learning_rate = reader.real("settings.learning_rate");
-  settings.seed = reader.integer("settings.seed");
-  settings.data_dir = reader.string("settings.data_dir");
-  settings.validation = reader.string("settings.validation", settings.validation);
-  settings.val_split = reader.real("settings.val_split", settings.val_split);
-  settings.lr_schedule = reader.string("settings.lr_schedule", settings.lr_schedule);
-  settings.warmup_epochs = reader.integer("settings.warmup_epochs", settings.warmup_epochs);
-  settings.step_size = reader.integer("settings.step_size", settings.step_size);
-  settings.step_gamma = reader.real("settings.step_gamma", settings.step_gamma);
-  settings.weight_decay = reader.real("settings.weight_decay", settings.weight_decay);
-  settings.patience = reader.integer("settings.patience", settings.patience);
-  settings.augment = reader.boolean("settings.augment", settings.augment);
-  settings.device = reader.string("settings.device", settings.device);
+TrainSettings read_settings(const DocumentReader& r, const Json& metadata) {
+  const Json& s = r.field(metadata, "settings", "settings");
+  auto path = [](const char* key) { return std::string("settings.") + key; };
+  TrainSettings settings;
+  settings.epochs = r.integer(s, "epochs", path("epochs"));
+  settings.batch_size = r.integer(s, "batch_size", path("batch_size"));
+  settings.learning_rate = r.real(s, "learning_rate", path("learning_rate"));
+  settings.seed = r.integer(s, "seed", path("seed"));
+  settings.data_dir = r.string(s, "data_dir", path("data_dir"));
+  settings.validation = r.string(s, "validation", path("validation"));
+  settings.val_split = r.real(s, "val_split", path("val_split"));
+  settings.lr_schedule = r.string(s, "lr_schedule", path("lr_schedule"));
+  settings.warmup_epochs = r.integer(s, "warmup_epochs", path("warmup_epochs"));
+  settings.step_size = r.integer(s, "step_size", path("step_size"));
+  settings.step_gamma = r.real(s, "step_gamma", path("step_gamma"));
+  settings.weight_decay = r.real(s, "weight_decay", path("weight_decay"));
+  settings.patience = r.integer(s, "patience", path("patience"));
+  settings.augment = r.boolean(s, "augment", path("augment"));
+  settings.device = r.string(s, "device", path("device"));
   return settings;
 }
 
-Checkpoint read_checkpoint(torch::serialize::InputArchive& archive, const std::string& name) {
-  MetadataReader reader(archive, name);
-  check_compatible(reader, name);
-  Checkpoint checkpoint;
-  checkpoint.arch = reader.string("arch");
-  checkpoint.class_names = reader.strings("class_names");
-  if (static_cast<std::int64_t>(checkpoint.class_names.size()) != kNumClasses) {
-    throw CheckpointError(name + ": has " + std::to_string(checkpoint.class_names.size()) +
-                          " class names, the model has " + std::to_string(kNumClasses) +
-                          " outputs");
+Metrics read_metrics(const DocumentReader& r, const Json& metrics) {
+  auto split = [&](const char* key) {
+    const Json& m = r.field(metrics, key, std::string("metrics.") + key);
+    return SplitMetrics{r.real(m, "loss", std::string("metrics.") + key + ".loss"),
+                        r.real(m, "accuracy", std::string("metrics.") + key + ".accuracy")};
+  };
+  return {split("train"), split("val"), split("test")};
+}
+
+void read_metadata(const DocumentReader& r, const Json& metadata, Checkpoint& checkpoint) {
+  checkpoint.arch = r.string(metadata, "arch", "arch");
+  const auto& archs = supported_archs();
+  if (std::find(archs.begin(), archs.end(), checkpoint.arch) == archs.end() ||
+      r.integer(metadata, "image_size", "image_size") != kImageSize) {
+    throw CheckpointError(r.name() + ": architecture '" + shown(checkpoint.arch) +
+                          "' is not supported (this fmnist has 'cnn' and 'cnn-bn')");
   }
-  checkpoint.pixel_scale = reader.real("pixel_scale");
-  checkpoint.epoch = reader.integer("epoch");
-  checkpoint.settings = read_settings(reader);
-  checkpoint.metrics.train = {reader.real("metrics.train_loss"),
-                              reader.real("metrics.train_accuracy")};
-  checkpoint.metrics.test = {reader.real("metrics.test_loss"),
-                             reader.real("metrics.test_accuracy")};
-  // Before held-out validation existed, fmnist validated on the test set.
-  checkpoint.metrics.val = {reader.real("metrics.val_loss", checkpoint.metrics.test.loss),
-                            reader.real("metrics.val_accuracy", checkpoint.metrics.test.accuracy)};
-  checkpoint.best_accuracy = reader.real("metrics.best_accuracy");
-  checkpoint.best_epoch = reader.integer("metrics.best_epoch", checkpoint.epoch);
-  checkpoint.fmnist_version = reader.string("fmnist_version");
-  checkpoint.torch_version = reader.string("torch_version");
+  const Json& names = r.field(metadata, "class_names", "class_names");
+  if (!names.is_array() || static_cast<std::int64_t>(names.size()) != kNumClasses ||
+      !std::all_of(names.begin(), names.end(), [](const Json& n) { return n.is_string(); })) {
+    r.corrupt("'class_names' is not a list of " + std::to_string(kNumClasses) + " names");
+  }
+  checkpoint.class_names = names.get<std::vector<std::string>>();
+  checkpoint.pixel_scale = r.real(metadata, "pixel_scale", "pixel_scale");
+  checkpoint.epoch = r.integer(metadata, "epoch", "epoch");
+  checkpoint.settings = read_settings(r, metadata);
+  const Json& metrics = r.field(metadata, "metrics", "metrics");
+  checkpoint.metrics = read_metrics(r, metrics);
+  checkpoint.best_accuracy = r.real(metrics, "best_accuracy", "metrics.best_accuracy");
+  checkpoint.best_epoch = r.integer(metrics, "best_epoch", "metrics.best_epoch");
+  checkpoint.fmnist_version = r.string(metadata, "fmnist_version", "fmnist_version");
+  checkpoint.torch_version = r.string(metadata, "torch_version", "torch_version");
+}
+
+// `value` as a dense tensor shaped and typed like `like` whose elements all lie inside its
+// storage (LibTorch's unpickler takes sizes and strides from the file unchecked).
+const torch::Tensor& check_tensor(const DocumentReader& r, const c10::IValue& value,
+                                  const torch::Tensor& like, const std::string& key) {
+  if (!value.isTensor()) r.corrupt("'" + key + "' is not a tensor");
+  const torch::Tensor& t = value.toTensor();
+  if (t.layout() != torch::kStrided || t.scalar_type() != like.scalar_type() ||
+      t.sizes() != like.sizes() || !t.device().is_cpu()) {
+    r.corrupt("'" + key + "' is not a " + std::string(c10::toString(like.scalar_type())) +
+              " tensor of the architecture's shape");
+  }
+  std::int64_t last = t.storage_offset();
+  for (std::int64_t d = 0; d < t.dim(); ++d) {
+    if (t.stride(d) < 0) r.corrupt("'" + key + "' has negative strides");
+    last += (t.size(d) - 1) * t.stride(d);
+  }
+  if (t.numel() > 0 &&
+      (t.storage_offset() < 0 ||
+       static_cast<std::uint64_t>(last + 1) * t.element_size() > t.storage().nbytes())) {
+    r.corrupt("'" + key + "' reaches past its data");
+  }
+  return t;
+}
+
+c10::impl::GenericDict dict_field(const DocumentReader& r, const c10::impl::GenericDict& document,
+                                  const std::string& key) {
+  auto found = document.find(key);
+  if (found == document.end()) r.corrupt("no '" + key + "' field");
+  if (!found->value().isGenericDict()) r.corrupt("'" + key + "' has the wrong type");
+  return found->value().toGenericDict();
+}
+
+const c10::IValue& entry(const DocumentReader& r, const c10::impl::GenericDict& dict,
+                         const std::string& key, const std::string& path) {
+  auto found = dict.find(key);
+  if (found == dict.end()) r.corrupt("no '" + path + "' tensor");
+  return found->value();
+}
+
+void read_weights(const DocumentReader& r, const c10::impl::GenericDict& weights, Cnn& model) {
+  torch::NoGradGuard no_grad;
+  std::size_t expected = 0;
+  auto load = [&](const std::string& key, torch::Tensor& target) {
+    target.copy_(check_tensor(r, entry(r, weights, key, "model." + key), target, "model." + key));
+    ++expected;
+  };
+  for (auto& item : model->named_parameters()) load(item.key(), item.value());
+  for (auto& item : model->named_buffers()) load(item.key(), item.value());
+  if (weights.size() != expected) {
+    r.corrupt("'model' holds " + std::to_string(weights.size()) + " tensors, the architecture " +
+              std::to_string(expected));
+  }
+}
+
+std::vector<AdamMoments> read_moments(const DocumentReader& r,
+                                      const c10::impl::GenericDict& moments, const Json& metadata,
+                                      Cnn& model) {
+  const Json& steps =
+      r.field(r.field(metadata, "optimizer", "optimizer"), "steps", "optimizer.steps");
+  std::vector<torch::Tensor> parameters = model->parameters();
+  if (!steps.is_array() || steps.size() != parameters.size() ||
+      moments.size() != 2 * parameters.size()) {
+    r.corrupt("the optimizer state does not fit the architecture's " +
+              std::to_string(parameters.size()) + " parameters");
+  }
+  std::vector<AdamMoments> result;
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    if (!steps[i].is_number_integer() || steps[i].get<std::int64_t>() < 0) {
+      r.corrupt("'optimizer.steps' holds something other than step counts");
+    }
+    auto moment = [&](const std::string& name) {
+      const std::string key = prefix + name;
+      return check_tensor(r, entry(r, moments, key, "optimizer." + key), parameters[i],
+                          "optimizer." + key);
+    };
+    result.push_back({steps[i].get<std::int64_t>(), moment("exp_avg"), moment("exp_avg_sq")});
+  }
+  return result;
+}
+
+Checkpoint read_current_format(const std::string& bytes,
+                               const std::map<std::string, ArchiveEntry>& entries,
+                               const std::string& name) {
+  check_entries(entries, name);
+  c10::IValue value;
+  try {
+    value = read_document(bytes, entries);
+  } catch (const c10::Error& e) {
+    spdlog::debug("{}: {}", name, describe(e));
+    // What to_pytorch.py writes (torch.save of the metadata and an OrderedDict of weights)
+    // is beyond LibTorch's unpickler; its keys still show in the pickle's bytes.
+    std::optional<std::string> pickle = detail::read_entry(bytes, entries.at("data.pkl"));
+    if (pickle && pickle->find("state_dict") != std::string::npos &&
+        pickle->find("pixel_scale") != std::string::npos) {
+      throw CheckpointError(name +
+                            " is a PyTorch state dict written by to_pytorch.py; fmnist "
+                            "reads the .pt checkpoints that 'fmnist train' writes");
+    }
+    throw CheckpointError(name + ": not an fmnist checkpoint (its data cannot be read as one)");
+  }
+  DocumentReader r(name);
+  if (!value.isGenericDict()) r.corrupt("not a dictionary");
+  const c10::impl::GenericDict document = value.toGenericDict();
+  auto text = [&](const std::string& key) -> std::string {
+    auto found = document.find(key);
+    return found != document.end() && found->value().isString() ? found->value().toStringRef() : "";
+  };
+  if (text("format") != kCheckpointFormat) {
+    throw CheckpointError(name +
+                          ": not an fmnist checkpoint (a PyTorch file without fmnist's "
+                          "format tag)");
+  }
+  auto version = document.find("version");
+  if (version == document.end() || !version->value().isInt()) r.corrupt("no 'version' field");
+  if (version->value().toInt() != kCheckpointVersion) {
+    throw CheckpointError(name + ": checkpoint format version " +
+                          std::to_string(version->value().toInt()) +
+                          " is not supported (this fmnist reads versions " +
+                          std::to_string(kTorchScriptCheckpointVersion) + " and " +
+                          std::to_string(kCheckpointVersion) + ")");
+  }
+  Json metadata;
+  try {
+    metadata = Json::parse(text("metadata"));
+  } catch (const Json::exception&) {
+    r.corrupt("its metadata is not JSON");
+  }
+  Checkpoint checkpoint;
+  read_metadata(r, metadata, checkpoint);
+  checkpoint.model = Cnn(checkpoint.arch);
+  read_weights(r, dict_field(r, document, "model"), checkpoint.model);
+  if (document.contains("optimizer")) {
+    checkpoint.optimizer_state =
+        read_moments(r, dict_field(r, document, "optimizer"), metadata, checkpoint.model);
+  }
   return checkpoint;
+}
+
+// Each tensor's storage, moved to `device`.
+void move_to(Checkpoint& checkpoint, torch::Device device) {
+  checkpoint.model->to(device);
+  checkpoint.model->eval();
+  for (AdamMoments& moments : checkpoint.optimizer_state) {
+    moments.exp_avg = moments.exp_avg.to(device);
+    moments.exp_avg_sq = moments.exp_avg_sq.to(device);
+  }
+}
+
+std::size_t max_entries() {
+  std::size_t tensors = 0;
+  for (const std::string& arch : supported_archs()) {
+    Cnn model(arch);
+    tensors = std::max(tensors, model->parameters().size() * 3 + model->buffers().size());
+  }
+  return 2 * tensors + 64;  // format 1 adds a code file and its debug pickle per module
 }
 
 }  // namespace
 
-void save_checkpoint(const fs::path& path, const Checkpoint& checkpoint,
-                     const torch::optim::Optimizer* optimizer) {
-  torch::serialize::OutputArchive archive;
-  write_metadata(archive, checkpoint);
-  torch::serialize::OutputArchive weights;
-  checkpoint.model->save(weights);
-  archive.write("model", weights);
-  if (optimizer) {
-    torch::serialize::OutputArchive optimizer_archive;
-    optimizer->save(optimizer_archive);
-    archive.write("optimizer", optimizer_archive);
+std::uint64_t detail::max_checkpoint_tensor_bytes() {
+  static const std::uint64_t kBytes = [] {
+    std::uint64_t most = 0;
+    for (const std::string& arch : supported_archs()) {
+      Cnn model(arch);
+      for (const auto& t : model->parameters()) most = std::max<std::uint64_t>(most, t.nbytes());
+      for (const auto& t : model->buffers()) most = std::max<std::uint64_t>(most, t.nbytes());
+    }
+    return most;
+  }();
+  return kBytes;
+}
+
+void save_checkpoint(const fs::path& path, const Checkpoint& checkpoint) {
+  write_file_atomically(path, write_archive(document_of(checkpoint)));
+}
+
+Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::Device device) {
+  if (bytes.empty()) throw CheckpointError(name + ": file is empty");
+  static const std::size_t kMaxEntries = max_entries();
+  auto listing = detail::list_archive(bytes, kMaxEntries);
+  auto entries = listing ? detail::entries_by_name(*listing) : std::nullopt;
+  if (!entries) {
+    std::string kind = detail::describe_contents(bytes);
+    if (!kind.empty()) throw CheckpointError(name + " is " + kind + ", not an fmnist checkpoint");
+    throw CheckpointError(name +
+                          ": not an fmnist checkpoint (not a zip archive of the expected "
+                          "layout; truncated or damaged?)");
   }
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  write_file_atomically(path, bytes.str());
+  Checkpoint checkpoint =
+      detail::is_torchscript_archive(*entries)
+          ? detail::read_torchscript_checkpoint(bytes, *entries, name, torch::kCPU)
+          : read_current_format(bytes, *entries, name);
+  move_to(checkpoint, device);
+  return checkpoint;
 }
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
-  std::string bytes = read_file(path, kMaxCheckpointBytes);
-  if (bytes.empty()) throw CheckpointError(name + ": file is empty");
-  auto archive = std::make_shared<torch::serialize::InputArchive>();
-  try {
-    std::istringstream stream(std::move(bytes));
-    archive->load_from(stream, device);
-  } catch (const c10::Error& e) {
-    throw CheckpointError(name + ": not a readable checkpoint (" + describe(e) + ")");
-  }
-  Checkpoint checkpoint = read_checkpoint(*archive, name);
-  checkpoint.model = Cnn(checkpoint.arch);
-  try {
-    torch::serialize::InputArchive weights;
-    archive->read("model", weights);
-    checkpoint.model->load(weights);
-  } catch (const c10::Error& e) {
-    throw CheckpointError(name + ": weights do not fit the '" + checkpoint.arch +
-                          "' architecture (" + describe(e) + ")");
-  }
-  checkpoint.model->to(device);
-  checkpoint.model->eval();
-  auto optimizer_state = std::make_shared<torch::serialize::InputArchive>();
-  if (archive->try_read("optimizer", *optimizer_state)) {
-    checkpoint.optimizer_state = std::move(optimizer_state);
+  Checkpoint checkpoint = parse_checkpoint(read_file(path, kMaxCheckpointBytes), name, device);
+  if (checkpoint.format_version != kCheckpointVersion) {
+    spdlog::warn(
+        "{}: checked and read as an fmnist 0.1 checkpoint (TorchScript); convert it "
+        "with 'fmnist checkpoint upgrade {} NEW.pt'",
+        name, name);
   }
   return checkpoint;
+}
+
+std::int64_t upgrade_checkpoint(const fs::path& from, const fs::path& to) {
+  Checkpoint checkpoint =
+      parse_checkpoint(read_file(from, kMaxCheckpointBytes), from.string(), torch::kCPU);
+  save_checkpoint(to, checkpoint);
+  return checkpoint.format_version;
+}
+
+void run_checkpoint_upgrade(const CheckpointUpgradeOptions& options, std::ostream& out) {
+  std::int64_t version = upgrade_checkpoint(options.from, options.to);
+  out << options.from << " (format " << version << ") -> " << options.to << " (format "
+      << kCheckpointVersion << ")\n";
 }
 
 }  // namespace fmnist

@@ -208,14 +208,22 @@ bool record_best(Checkpoint& checkpoint) {
   return true;
 }
 
+// The checkpoint as saved: with the optimizer's moments, so that resuming it is exact.
+Checkpoint with_moments(const Checkpoint& checkpoint, const torch::optim::Adam& optimizer) {
+  Checkpoint saved = checkpoint;
+  saved.optimizer_state = adam_moments(optimizer);
+  return saved;
+}
+
 // After every epoch: `best` if the validation accuracy improved, then `last` and the history,
 // then the log line; each write is atomic, so a kill at any moment leaves the previous
 // versions loadable.
-void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
+void save_epoch(const Checkpoint& checkpoint, const torch::optim::Adam& optimizer,
                 const CheckpointFiles& files, const std::vector<EpochRecord>& history,
                 bool improved) {
-  if (improved) save_checkpoint(files.best, checkpoint, &optimizer);
-  save_checkpoint(files.last, checkpoint, &optimizer);
+  Checkpoint saved = with_moments(checkpoint, optimizer);
+  if (improved) save_checkpoint(files.best, saved);
+  save_checkpoint(files.last, saved);
   write_history_csv(history, files.history);
   write_history_plot(history, files.history_plot);
   log_epoch(history.back(), checkpoint.settings);
@@ -227,7 +235,7 @@ torch::optim::Adam make_optimizer(const Checkpoint& checkpoint) {
                                torch::optim::AdamOptions(settings.learning_rate)
                                    .eps(kAdamEpsilon)
                                    .weight_decay(settings.weight_decay));
-  if (checkpoint.optimizer_state) optimizer.load(*checkpoint.optimizer_state);
+  if (!checkpoint.optimizer_state.empty()) set_adam_moments(optimizer, checkpoint.optimizer_state);
   return optimizer;
 }
 
@@ -354,7 +362,7 @@ TrainResult train(const TrainOptions& options) {
   if (settings.validation == kValidateOnSplit) {
     evaluate_test_once(group, checkpoint, data_dir, device);
   }
-  if (group.is_leader()) save_checkpoint(options.out, checkpoint, &optimizer);
+  if (group.is_leader()) save_checkpoint(options.out, with_moments(checkpoint, optimizer));
   group.barrier();  // every rank succeeds only once rank 0 has saved
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;

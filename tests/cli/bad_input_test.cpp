@@ -49,7 +49,7 @@ void expect_clean_failure(const Case& c, const testing::CommandResult& run) {
 class BadInputTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    save_checkpoint(dir_ / "model.pt", untrained_, nullptr);
+    save_checkpoint(dir_ / "model.pt", untrained_);
     std::filesystem::create_directory(dir_ / "good");
     testing::write_dataset(dir_ / "good", /*train_count=*/kItems, /*test_count=*/kItems,
                            /*gzipped=*/false);
@@ -200,12 +200,13 @@ TEST_F(BadInputTest, MalformedCheckpoints) {
   testing::write_bytes(dir_ / "cut.pt", saved.substr(0, saved.size() / 2));
   testing::write_bytes(dir_ / "cut-end.pt", saved.substr(0, saved.size() - 10));
   torch::save(torch::ones({3}), (dir_ / "foreign.pt").string());
-  testing::save_checkpoint_with(dir_ / "future.pt", untrained_, "version",
-                                c10::IValue(std::int64_t{99}));
-  testing::save_checkpoint_with(dir_ / "resnet.pt", untrained_, "arch",
-                                c10::IValue(std::string("resnet50")));
-  testing::save_checkpoint_with(dir_ / "odd.pt", untrained_, "epoch",
-                                c10::IValue(std::string("three")));
+  testing::save_checkpoint_with(dir_ / "future.pt", untrained_, [](auto& document, auto&) {
+    document.insert_or_assign("version", std::int64_t{99});
+  });
+  testing::save_checkpoint_with(dir_ / "resnet.pt", untrained_,
+                                [](auto&, auto& metadata) { metadata["arch"] = "resnet50"; });
+  testing::save_checkpoint_with(dir_ / "odd.pt", untrained_,
+                                [](auto&, auto& metadata) { metadata["epoch"] = "three"; });
   std::filesystem::create_directory(dir_ / "folder.pt");
 
   auto eval = [](const std::string& model) {
@@ -213,7 +214,7 @@ TEST_F(BadInputTest, MalformedCheckpoints) {
   };
   expect_clean_failures({
       {eval("empty.pt"), kRuntimeError, "empty.pt: file is empty"},
-      {eval("cut.pt"), kRuntimeError, "cut.pt: not a readable checkpoint"},
+      {eval("cut.pt"), kRuntimeError, "cut.pt: not an fmnist checkpoint (not a zip archive"},
       {eval("cut-end.pt"), kRuntimeError, "cut-end.pt: "},
       {eval("foreign.pt"), kRuntimeError, "foreign.pt: not an fmnist checkpoint"},
       {eval("future.pt"), kRuntimeError, "checkpoint format version 99 is not supported"},
@@ -246,7 +247,8 @@ TEST_F(BadInputTest, BadCommandLines) {
       {"predict x.png --top-k 0", kUsageError, "--top-k"},
       {"predict x.png --device", kUsageError, "--device"},
       {"frobnicate", kUsageError,
-       "'frobnicate' is not a subcommand (train, eval, predict, info, summary, show, data)"},
+       "'frobnicate' is not a subcommand (train, eval, predict, info, summary, show, data, "
+       "checkpoint)"},
       {"data verfy", kUsageError, "'verfy' is not a subcommand of data (verify)"},
       {"--log-level loud train", kUsageError, "--log-level"},
   });

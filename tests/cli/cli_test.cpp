@@ -246,8 +246,8 @@ TEST_F(CliTest, BadFilesExitOneWithOneLine) {
     const char* fragment;
   } cases[] = {
       {"eval missing.pt", "missing.pt: no such file"},
-      {"eval junk.pt", "junk.pt: not a readable checkpoint"},
-      {"predict x.png --model junk.pt", "junk.pt: not a readable checkpoint"},
+      {"eval junk.pt", "junk.pt: not an fmnist checkpoint"},
+      {"predict x.png --model junk.pt", "junk.pt: not an fmnist checkpoint"},
       {"train --data bad --epochs 1 --device cpu", "truncated"},
       {"train --data nowhere", "--data nowhere: holds no Fashion-MNIST IDX files"},
   };

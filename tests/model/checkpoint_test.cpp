@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <functional>
-#include <set>
 
 #include "fmnist/base/error.hpp"
 #include "test_util.hpp"
@@ -38,11 +39,19 @@ std::string load_error(const std::filesystem::path& path) {
   return "";
 }
 
+// Adam's moments after one step on random gradients, so that none is zero.
+std::vector<AdamMoments> stepped_moments(Cnn& model) {
+  torch::optim::Adam optimizer(model->parameters());
+  for (auto& p : model->parameters()) p.mutable_grad() = torch::randn_like(p);
+  optimizer.step();
+  return adam_moments(optimizer);
+}
+
 TEST(CheckpointTest, RoundTripGivesIdenticalLogitsAndMetadata) {
   TempDir dir;
   Checkpoint saved = trained_checkpoint();
-  torch::optim::Adam optimizer(saved.model->parameters());
-  save_checkpoint(dir / "model.pt", saved, &optimizer);
+  saved.optimizer_state = stepped_moments(saved.model);
+  save_checkpoint(dir / "model.pt", saved);
   Checkpoint loaded = load_checkpoint(dir / "model.pt", torch::kCPU);
 
   saved.model->eval();
@@ -58,14 +67,37 @@ TEST(CheckpointTest, RoundTripGivesIdenticalLogitsAndMetadata) {
   EXPECT_EQ(loaded.settings.data_dir, "/data");
   EXPECT_DOUBLE_EQ(loaded.metrics.test.accuracy, 0.75);
   EXPECT_FALSE(loaded.torch_version.empty());
-  EXPECT_TRUE(loaded.optimizer_state);
+  EXPECT_EQ(loaded.format_version, kCheckpointVersion);
   EXPECT_FALSE(loaded.model->is_training());
+  ASSERT_EQ(loaded.optimizer_state.size(), saved.optimizer_state.size());
+  for (std::size_t i = 0; i < saved.optimizer_state.size(); ++i) {
+    EXPECT_EQ(loaded.optimizer_state[i].step, 1);
+    EXPECT_TRUE(torch::equal(loaded.optimizer_state[i].exp_avg, saved.optimizer_state[i].exp_avg));
+    EXPECT_TRUE(
+        torch::equal(loaded.optimizer_state[i].exp_avg_sq, saved.optimizer_state[i].exp_avg_sq));
+  }
 }
 
 TEST(CheckpointTest, OptimizerStateIsOptional) {
   TempDir dir;
-  save_checkpoint(dir / "model.pt", trained_checkpoint(), /*optimizer=*/nullptr);
-  EXPECT_FALSE(load_checkpoint(dir / "model.pt", torch::kCPU).optimizer_state);
+  save_checkpoint(dir / "model.pt", trained_checkpoint());
+  EXPECT_TRUE(load_checkpoint(dir / "model.pt", torch::kCPU).optimizer_state.empty());
+}
+
+// The file is plain data a reader of another language can open: a zip of a pickle and raw
+// tensors, no code.
+TEST(CheckpointTest, HoldsOnlyDataEntries) {
+  TempDir dir;
+  Checkpoint saved = trained_checkpoint();
+  saved.optimizer_state = stepped_moments(saved.model);
+  save_checkpoint(dir / "model.pt", saved);
+  caffe2::serialize::PyTorchStreamReader reader((dir / "model.pt").string());
+  for (const std::string& record : reader.getAllRecords()) {
+    EXPECT_TRUE(record == "data.pkl" || record == "version" || record == "byteorder" ||
+                record.rfind("data/", 0) == 0 || record.rfind(".data/", 0) == 0)
+        << record;
+  }
+  EXPECT_EQ(reader.getAllRecords().size(), 2u + 3 * saved.model->parameters().size());
 }
 
 std::ptrdiff_t count_entries(const std::filesystem::path& dir) {
@@ -75,17 +107,17 @@ std::ptrdiff_t count_entries(const std::filesystem::path& dir) {
 
 TEST(CheckpointTest, LeavesNoTemporaryFiles) {
   TempDir dir;
-  save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
-  save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
+  save_checkpoint(dir / "model.pt", trained_checkpoint());
+  save_checkpoint(dir / "model.pt", trained_checkpoint());
   EXPECT_EQ(count_entries(dir.path()), 1);
 }
 
 TEST(CheckpointTest, FailedWriteKeepsPreviousFile) {
   TempDir dir;
   std::filesystem::create_directory(dir / "model.pt");  // rename onto a directory fails
-  EXPECT_THROW(save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr), Error);
+  EXPECT_THROW(save_checkpoint(dir / "model.pt", trained_checkpoint()), Error);
   EXPECT_TRUE(std::filesystem::is_directory(dir / "model.pt"));
-  EXPECT_THROW(save_checkpoint(dir / "missing" / "model.pt", trained_checkpoint(), nullptr), Error);
+  EXPECT_THROW(save_checkpoint(dir / "missing" / "model.pt", trained_checkpoint()), Error);
   EXPECT_EQ(count_entries(dir.path()), 1);
 }
 
@@ -100,17 +132,102 @@ TEST(CheckpointTest, RejectsMissingAndEmptyFiles) {
 TEST(CheckpointTest, RejectsRandomBytes) {
   TempDir dir;
   testing::write_bytes(dir / "random.pt", std::string(4096, '\x5a'));
-  EXPECT_NE(load_error(dir / "random.pt").find("not a readable checkpoint"), std::string::npos);
+  EXPECT_NE(load_error(dir / "random.pt").find("not an fmnist checkpoint"), std::string::npos);
+}
+
+TEST(CheckpointTest, NamesWhatOtherFilesAre) {
+  TempDir dir;
+  testing::write_bytes(dir / "bag.png", testing::png_bytes(torch::zeros({4, 4, 1}, torch::kUInt8)));
+  EXPECT_EQ(load_error(dir / "bag.png"),
+            (dir / "bag.png").string() + " is a PNG image, not an fmnist checkpoint");
+  testing::write_bytes(dir / "x.gz", std::string("\x1f\x8b\x08\x00rest", 8));
+  EXPECT_EQ(load_error(dir / "x.gz"),
+            (dir / "x.gz").string() + " is a gzip file, not an fmnist checkpoint");
+}
+
+// A zip written the way LibTorch writes checkpoints, with the given entries.
+void write_archive(const std::filesystem::path& path,
+                   const std::vector<std::pair<std::string, std::string>>& entries) {
+  caffe2::serialize::PyTorchStreamWriter writer(path.string());
+  for (const auto& [name, bytes] : entries) writer.writeRecord(name, bytes.data(), bytes.size());
+  writer.writeEndOfFile();
+}
+
+// Entries are checked by name and size before anything is read or allocated.
+TEST(CheckpointTest, RefusesUnexpectedOrOversizedEntries) {
+  TempDir dir;
+  const std::string pickle = "\x80\x02}q\x00.";  // an empty dict
+  write_archive(dir / "extra.pt", {{"data.pkl", pickle}, {"payload/run.sh", "#!/bin/sh"}});
+  EXPECT_NE(
+      load_error(dir / "extra.pt").find("it holds 'payload/run.sh', which fmnist never writes"),
+      std::string::npos)
+      << load_error(dir / "extra.pt");
+  write_archive(dir / "big.pt", {{"data.pkl", pickle}, {"data/0", std::string(8 << 20, '\0')}});
+  EXPECT_NE(load_error(dir / "big.pt").find("refused: its entry 'data/0' has 8388608 bytes"),
+            std::string::npos)
+      << load_error(dir / "big.pt");
+  write_archive(dir / "nodata.pt", {{"version", "3"}});
+  EXPECT_NE(load_error(dir / "nodata.pt").find("without data.pkl"), std::string::npos);
+}
+
+// A document that names a class: the unpickler has no way to make one, so it is refused.
+TEST(CheckpointTest, RefusesPicklesThatNameClasses) {
+  TempDir dir;
+  const std::string pickle = "\x80\x02c__torch__\nEvil\nq\x00)\x81q\x01.";
+  write_archive(dir / "class.pt", {{"data.pkl", pickle}});
+  EXPECT_NE(load_error(dir / "class.pt").find("its data cannot be read as one"), std::string::npos)
+      << load_error(dir / "class.pt");
+}
+
+TEST(CheckpointTest, RefusesTensorsOfTheWrongShapeOrType) {
+  TempDir dir;
+  testing::save_checkpoint_with(dir / "shape.pt", trained_checkpoint(), [](auto& document, auto&) {
+    auto model = document.at("model").toGenericDict();
+    model.insert_or_assign("fc2.bias", torch::zeros({11}));
+  });
+  EXPECT_NE(load_error(dir / "shape.pt")
+                .find("'model.fc2.bias' is not a Float tensor of the "
+                      "architecture's shape"),
+            std::string::npos)
+      << load_error(dir / "shape.pt");
+  testing::save_checkpoint_with(dir / "type.pt", trained_checkpoint(), [](auto& document, auto&) {
+    auto model = document.at("model").toGenericDict();
+    model.insert_or_assign("fc2.bias", torch::zeros({10}, torch::kFloat64));
+  });
+  EXPECT_NE(load_error(dir / "type.pt").find("'model.fc2.bias' is not a Float tensor"),
+            std::string::npos);
+  testing::save_checkpoint_with(
+      dir / "missing.pt", trained_checkpoint(), [](auto& document, auto&) {
+        EXPECT_EQ(document.at("model").toGenericDict().erase("conv1.weight"), 1u);
+      });
+  EXPECT_NE(load_error(dir / "missing.pt").find("no 'model.conv1.weight' tensor"),
+            std::string::npos);
+}
+
+// LibTorch's unpickler takes a tensor's sizes and strides from the file without checking them
+// against its data: a tensor reaching past its record must be refused, not read.
+TEST(CheckpointTest, RefusesTensorsReachingPastTheirData) {
+  TempDir dir;
+  testing::save_checkpoint_with(dir / "past.pt", trained_checkpoint(), [](auto& document, auto&) {
+    torch::Tensor small = torch::zeros({2});
+    small.unsafeGetTensorImpl()->set_sizes_contiguous({10});  // 10 elements over 2 of storage
+    document.at("model").toGenericDict().insert_or_assign("fc2.bias", small);
+  });
+  EXPECT_NE(load_error(dir / "past.pt").find("'model.fc2.bias' reaches past its data"),
+            std::string::npos)
+      << load_error(dir / "past.pt");
 }
 
 TEST(CheckpointTest, RejectsTruncatedFile) {
   TempDir dir;
-  save_checkpoint(dir / "model.pt", trained_checkpoint(), nullptr);
+  save_checkpoint(dir / "model.pt", trained_checkpoint());
   std::string bytes = testing::read_bytes(dir / "model.pt");
   for (std::size_t keep : {bytes.size() / 10, bytes.size() / 2, bytes.size() - 10}) {
     testing::write_bytes(dir / "cut.pt", bytes.substr(0, keep));
     std::string message = load_error(dir / "cut.pt");
-    EXPECT_NE(message.find((dir / "cut.pt").string() + ": "), std::string::npos) << message;
+    EXPECT_EQ(message, (dir / "cut.pt").string() +
+                           ": not an fmnist checkpoint (not a zip archive "
+                           "of the expected layout; truncated or damaged?)");
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
 }
@@ -123,8 +240,9 @@ TEST(CheckpointTest, RejectsForeignLibTorchArchive) {
 
 TEST(CheckpointTest, RejectsFutureFormatVersion) {
   TempDir dir;
-  testing::save_checkpoint_with(dir / "future.pt", trained_checkpoint(), "version",
-                                c10::IValue(std::int64_t{99}));
+  testing::save_checkpoint_with(dir / "future.pt", trained_checkpoint(), [](auto& document, auto&) {
+    document.insert_or_assign("version", std::int64_t{99});
+  });
   EXPECT_NE(load_error(dir / "future.pt").find("format version 99 is not supported"),
             std::string::npos)
       << load_error(dir / "future.pt");
@@ -132,8 +250,8 @@ TEST(CheckpointTest, RejectsFutureFormatVersion) {
 
 TEST(CheckpointTest, RejectsOtherArchitecture) {
   TempDir dir;
-  testing::save_checkpoint_with(dir / "resnet.pt", trained_checkpoint(), "arch",
-                                c10::IValue(std::string("resnet50")));
+  testing::save_checkpoint_with(dir / "resnet.pt", trained_checkpoint(),
+                                [](auto&, auto& metadata) { metadata["arch"] = "resnet50"; });
   EXPECT_NE(load_error(dir / "resnet.pt").find("architecture 'resnet50' is not supported"),
             std::string::npos)
       << load_error(dir / "resnet.pt");
@@ -141,8 +259,8 @@ TEST(CheckpointTest, RejectsOtherArchitecture) {
 
 TEST(CheckpointTest, RejectsWrongFieldType) {
   TempDir dir;
-  testing::save_checkpoint_with(dir / "odd.pt", trained_checkpoint(), "epoch",
-                                c10::IValue(std::string("three")));
+  testing::save_checkpoint_with(dir / "odd.pt", trained_checkpoint(),
+                                [](auto&, auto& metadata) { metadata["epoch"] = "three"; });
   EXPECT_NE(load_error(dir / "odd.pt").find("'epoch' has the wrong type"), std::string::npos);
 }
 
@@ -163,7 +281,7 @@ TEST(CheckpointTest, KeepsEveryTrainingSettingAndTheBatchNormArch) {
   saved.settings.device = "cpu (2 threads)";
   saved.metrics.val = {0.4, 0.85};
   saved.best_epoch = 2;
-  save_checkpoint(dir / "bn.pt", saved, nullptr);
+  save_checkpoint(dir / "bn.pt", saved);
   Checkpoint loaded = load_checkpoint(dir / "bn.pt", torch::kCPU);
   EXPECT_EQ(loaded.arch, kCnnBnArch);
   EXPECT_EQ(loaded.model->named_modules().size(), saved.model->named_modules().size());
@@ -183,28 +301,6 @@ TEST(CheckpointTest, KeepsEveryTrainingSettingAndTheBatchNormArch) {
   EXPECT_EQ(s.device, "cpu (2 threads)");
   EXPECT_DOUBLE_EQ(loaded.metrics.val.accuracy, 0.85);
   EXPECT_EQ(loaded.best_epoch, 2);
-}
-
-// Checkpoints written before the settings above existed load as what that fmnist did.
-TEST(CheckpointTest, OlderCheckpointLoadsWithDefaults) {
-  TempDir dir;
-  const std::set<std::string> original = {"settings.epochs", "settings.batch_size",
-                                          "settings.learning_rate", "settings.seed",
-                                          "settings.data_dir"};
-  auto added_later = [&](const std::string& name) {
-    bool new_setting = name.rfind("settings.", 0) == 0 && original.count(name) == 0;
-    return new_setting || name == "metrics.val_loss" || name == "metrics.val_accuracy" ||
-           name == "metrics.best_epoch";
-  };
-  testing::save_checkpoint_with(dir / "old.pt", trained_checkpoint(), "version",
-                                c10::IValue(kCheckpointVersion), added_later);
-  Checkpoint loaded = load_checkpoint(dir / "old.pt", torch::kCPU);
-  EXPECT_EQ(loaded.settings.validation, kValidateOnTest);
-  EXPECT_EQ(loaded.settings.lr_schedule, "none");
-  EXPECT_DOUBLE_EQ(loaded.settings.weight_decay, 0);
-  EXPECT_FALSE(loaded.settings.augment);
-  EXPECT_DOUBLE_EQ(loaded.metrics.val.accuracy, 0.75);  // it validated on the test set
-  EXPECT_EQ(loaded.best_epoch, 3);
 }
 
 }  // namespace

@@ -6,15 +6,21 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "fmnist/kernels/adam.hpp"
 #include "fmnist/model/model.hpp"
 
 namespace fmnist {
 
 inline constexpr const char* kCheckpointFormat = "fmnist-checkpoint";
-inline constexpr std::int64_t kCheckpointVersion = 1;
+// Format 2: a zip of tensors and a pickle of plain data (no code), which Python opens with
+// torch.load(path, weights_only=True). Format 1, fmnist 0.1's TorchScript archives, is read
+// only after a strict check that it holds nothing but what fmnist 0.1 wrote.
+inline constexpr std::int64_t kCheckpointVersion = 2;
+inline constexpr std::int64_t kTorchScriptCheckpointVersion = 1;
 
 inline constexpr const char* kValidateOnSplit = "split";  // a held-out part of the train set
 inline constexpr const char* kValidateOnTest = "test";    // the tutorial's way
@@ -54,8 +60,8 @@ struct Metrics {
   SplitMetrics test;
 };
 
-// Everything one checkpoint file holds. The optimizer state is only present after loading a
-// file written during training; restore it with `optimizer.load(*checkpoint.optimizer_state)`.
+// Everything one checkpoint file holds. The optimizer state is present in files written during
+// training; restore it with set_adam_moments.
 struct Checkpoint {
   std::string arch = kCnnArch;
   std::vector<std::string> class_names = fashion_class_names();
@@ -68,16 +74,32 @@ struct Checkpoint {
   std::string fmnist_version;
   std::string torch_version;
   Cnn model;
-  std::shared_ptr<torch::serialize::InputArchive> optimizer_state;
+  std::vector<AdamMoments> optimizer_state;          // in parameter order; empty: none
+  std::int64_t format_version = kCheckpointVersion;  // of the file it was read from
 };
 
-// Writes `checkpoint` (and the optimizer's state, if given) atomically to `path`.
-// CheckpointError/Error if it cannot be written; the previous file is then untouched.
-void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint,
-                     const torch::optim::Optimizer* optimizer);
+// Writes `checkpoint` in the current format atomically to `path`. CheckpointError/Error if it
+// cannot be written; the previous file is then untouched.
+void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
 
 // Reads and validates a checkpoint, with its tensors on `device`; the model is in eval mode.
-// CheckpointError naming the file for anything that is not a checkpoint of ours.
+// CheckpointError naming the file for anything that is not a checkpoint of ours. Nothing in the
+// file is compiled or run: its layout, entry names and sizes are checked before LibTorch reads
+// it, and every tensor's type, shape and extent after.
 Checkpoint load_checkpoint(const std::filesystem::path& path, torch::Device device);
+
+// load_checkpoint of a file's bytes; `name` is the file's name for messages.
+Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::Device device);
+
+// Rewrites the checkpoint `from` (of any format this fmnist reads) in the current format to
+// `to`, atomically; returns the format version `from` had.
+std::int64_t upgrade_checkpoint(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// `fmnist checkpoint upgrade OLD NEW`.
+struct CheckpointUpgradeOptions {
+  std::string from;
+  std::string to;
+};
+void run_checkpoint_upgrade(const CheckpointUpgradeOptions& options, std::ostream& out);
 
 }  // namespace fmnist
