@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/fuzz.sh [SECONDS]   (default 60)
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (default 60 s; targets idx, image, checkpoint)
 #
 # Builds the libFuzzer targets of tests/fuzz with clang in build-asan/ (scripts/build-asan.sh: our code
 # and stb_image instrumented with coverage, ASan and UBSan; LibTorch and zlib are Debian's
@@ -13,7 +13,13 @@
 set -euo pipefail
 
 seconds=${1:-60}
-[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS [TARGET...]]" >&2; exit 2; }
+shift $(($# > 0 ? 1 : 0))
+targets=("$@")
+((${#targets[@]} > 0)) || targets=(idx image checkpoint)
+for name in "${targets[@]}"; do
+  [[ $name =~ ^(idx|image|checkpoint)$ ]] || { echo "fuzz.sh: no target '$name'" >&2; exit 2; }
+done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-asan
 artifacts=$build/fuzz-artifacts/$(date +%Y%m%d-%H%M%S)  # this run's findings only
@@ -47,7 +53,7 @@ mkdir -p "$artifacts"
 #   (kMaxImagePixels) takes about 4 s to decode natively but up to 40 s under ASan+UBSan.
 status=0
 summary=()
-for name in idx image checkpoint; do
+for name in "${targets[@]}"; do
   max_len=65536
   [[ $name == checkpoint ]] && max_len=4194304
   corpus=$work/corpus-$name
