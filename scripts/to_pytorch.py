@@ -155,7 +155,9 @@ def main():
     print(f"{args.checkpoint}: arch {metadata['arch']}, epoch {metadata['epoch']}, "
           f"{sum(p.numel() for p in model.parameters())} parameters")
     if args.out:
-        torch.save(dict(metadata, state_dict=model.state_dict()), args.out)
+        # pixel_scale as a tensor: PyTorch 1.13's weights_only loader refuses pickled floats.
+        scale = torch.tensor(metadata["pixel_scale"], dtype=torch.float32)
+        torch.save(dict(metadata, pixel_scale=scale, state_dict=model.state_dict()), args.out)
         print(f"wrote {args.out}")
     if args.onnx:
         export_onnx(model, args.onnx)

@@ -25,8 +25,6 @@ namespace fs = std::filesystem;
 using detail::ArchiveEntry;
 using Json = nlohmann::ordered_json;
 
-// Far above any model of ours (a few MB); stops us reading a huge wrong file into memory.
-constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{64} << 20;
 constexpr std::uint64_t kMaxPickleBytes = 1 << 20;
 constexpr std::uint64_t kMaxSmallEntryBytes = 4 << 10;
 
@@ -443,6 +441,23 @@ void move_to(Checkpoint& checkpoint, torch::Device device) {
   }
 }
 
+// Four times the largest checkpoint of any architecture (weights, buffers and two moments per
+// parameter), plus room for the metadata: a larger file is refused before it is read.
+std::uint64_t max_checkpoint_bytes() {
+  static const std::uint64_t kBytes = [] {
+    std::uint64_t most = 0;
+    for (const std::string& arch : supported_archs()) {
+      Cnn model(arch);
+      std::uint64_t bytes = 0;
+      for (const auto& t : model->parameters()) bytes += 3 * t.nbytes();
+      for (const auto& t : model->buffers()) bytes += t.nbytes();
+      most = std::max(most, bytes);
+    }
+    return 4 * most + (std::uint64_t{1} << 20);
+  }();
+  return kBytes;
+}
+
 std::size_t max_entries() {
   std::size_t tensors = 0;
   for (const std::string& arch : supported_archs()) {
@@ -479,9 +494,11 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
   if (!entries) {
     std::string kind = detail::describe_contents(bytes);
     if (!kind.empty()) throw CheckpointError(name + " is " + kind + ", not an fmnist checkpoint");
-    throw CheckpointError(name +
-                          ": not an fmnist checkpoint (not a zip archive of the expected "
-                          "layout; truncated or damaged?)");
+    throw CheckpointError(name + ": not an fmnist checkpoint (" +
+                          (bytes.rfind("PK", 0) == 0
+                               ? "not a zip archive of the expected layout; truncated or damaged?"
+                               : "not a zip archive") +
+                          ")");
   }
   Checkpoint checkpoint =
       detail::is_torchscript_archive(*entries)
@@ -493,7 +510,7 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
-  Checkpoint checkpoint = parse_checkpoint(read_file(path, kMaxCheckpointBytes), name, device);
+  Checkpoint checkpoint = parse_checkpoint(read_file(path, max_checkpoint_bytes()), name, device);
   if (checkpoint.format_version != kCheckpointVersion) {
     spdlog::warn(
         "{}: checked and read as an fmnist 0.1 checkpoint (TorchScript); convert it "
@@ -505,7 +522,7 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
 
 std::int64_t upgrade_checkpoint(const fs::path& from, const fs::path& to) {
   Checkpoint checkpoint =
-      parse_checkpoint(read_file(from, kMaxCheckpointBytes), from.string(), torch::kCPU);
+      parse_checkpoint(read_file(from, max_checkpoint_bytes()), from.string(), torch::kCPU);
   save_checkpoint(to, checkpoint);
   return checkpoint.format_version;
 }

@@ -69,10 +69,10 @@ void check_code(std::string_view code, const std::string& name, const std::strin
     if (line.empty()) continue;
     if (line.rfind("class ", 0) == 0) ++classes;
     if (!is_declaration(line) || classes > 1) {
-      throw CheckpointError(name + ": refused: its " + entry + " holds code (line " +
-                            std::to_string(number) +
-                            "), which fmnist never writes; a crafted "
-                            "checkpoint can run code when loaded");
+      std::string shown = line.substr(0, 48) + (line.size() > 48 ? "..." : "");
+      throw CheckpointError(name + ": refused: its " + entry +
+                            " holds code fmnist never writes (line " + std::to_string(number) +
+                            ": '" + shown + "'); a crafted checkpoint can run code when loaded");
     }
   }
 }

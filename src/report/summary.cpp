@@ -107,8 +107,9 @@ std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& pa
   text += "trained by: " + training_command(checkpoint) + "\n";
   text += "data:       " + s.data_dir + "\n";
   text += "device:     " + (s.device.empty() ? std::string("not recorded") : s.device) + "\n";
-  text += fmt::format("versions:   fmnist {}, LibTorch {}\n", checkpoint.fmnist_version,
-                      checkpoint.torch_version);
+  text +=
+      fmt::format("versions:   fmnist {}, LibTorch {}; checkpoint format {}\n",
+                  checkpoint.fmnist_version, checkpoint.torch_version, checkpoint.format_version);
   text += "metrics of the saved model:\n";
   text += metrics_line("train", checkpoint.metrics.train);
   text += metrics_line("val", checkpoint.metrics.val);

@@ -45,7 +45,12 @@ void check_options(const TrainOptions& options, bool writes_files) {
     throw UsageError("--val: '" + options.validation + "' is not split or test");
   }
   if (!writes_files) return;
-  check_writable_directory(fs::path(options.out).parent_path(), "--out " + options.out);
+  const fs::path out(options.out);
+  if (!out.has_filename() || fs::is_directory(out)) {
+    throw UsageError("--out " + options.out + ": is a directory; give a file name, e.g. --out " +
+                     (out / "model.pt").lexically_normal().string());
+  }
+  check_writable_directory(out.parent_path(), "--out " + options.out);
   if (options.checkpoint_dir) {
     check_writable_directory(*options.checkpoint_dir, "--checkpoint-dir");
   }

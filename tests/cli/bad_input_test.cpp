@@ -233,6 +233,9 @@ TEST_F(BadInputTest, BadCommandLines) {
   auto train = [](const std::string& flags) { return "train --data good --device cpu " + flags; };
   expect_clean_failures({
       {train("--epochs -3"), kUsageError, "--epochs"},
+      {train("--out good"), kUsageError,
+       "--out good: is a directory; give a file name, e.g. --out good/model.pt"},
+      {train("--out good/"), kUsageError, "--out good/: is a directory"},
       {train("--epochs abc"), kUsageError, "--epochs"},
       {train("--epochs 99999999999999999999"), kUsageError, "--epochs"},
       {train("--batch-size 99999999999999999999"), kUsageError, "--batch-size"},

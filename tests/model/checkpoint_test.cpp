@@ -135,6 +135,16 @@ TEST(CheckpointTest, RejectsRandomBytes) {
   EXPECT_NE(load_error(dir / "random.pt").find("not an fmnist checkpoint"), std::string::npos);
 }
 
+// A file far larger than any checkpoint is refused before it is read into memory.
+TEST(CheckpointTest, RefusesFilesLargerThanAnyCheckpoint) {
+  TempDir dir;
+  testing::write_bytes(dir / "huge.pt", "PK");
+  std::filesystem::resize_file(dir / "huge.pt", std::uintmax_t{100} << 20);  // sparse
+  EXPECT_NE(load_error(dir / "huge.pt").find("huge.pt: file is too large (104857600 bytes"),
+            std::string::npos)
+      << load_error(dir / "huge.pt");
+}
+
 TEST(CheckpointTest, NamesWhatOtherFilesAre) {
   TempDir dir;
   testing::write_bytes(dir / "bag.png", testing::png_bytes(torch::zeros({4, 4, 1}, torch::kUInt8)));
