@@ -182,8 +182,8 @@ void check_entries(const std::map<std::string, ArchiveEntry>& entries, const std
 // than its record holds; check_tensor then bounds every tensor by its storage.
 c10::IValue read_document(const std::string& bytes,
                           const std::map<std::string, ArchiveEntry>& entries) {
-  caffe2::serialize::PyTorchStreamReader reader(
-      std::make_shared<caffe2::serialize::IStreamAdapter>(new std::istringstream(bytes)));
+  std::istringstream stream(bytes);
+  caffe2::serialize::PyTorchStreamReader reader(&stream);
   auto storages = std::make_shared<torch::jit::DeserializationStorageContext>();
   for (const auto& [entry_name, entry] : entries) {
     if (entry_name.rfind("data/", 0) != 0) continue;
