@@ -1,7 +1,9 @@
 #include "archive.hpp"
 
+#include <caffe2/serialize/versions.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -41,6 +43,16 @@ std::optional<std::size_t> find_end_record(std::string_view bytes) {
   return std::nullopt;
 }
 
+std::uint32_t checksum(std::string_view data) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (!data.empty()) {  // crc32 takes at most UINT_MAX bytes a call
+    const uInt chunk = static_cast<uInt>(std::min<std::size_t>(data.size(), UINT_MAX));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), chunk);
+    data.remove_prefix(chunk);
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
 bool printable_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
@@ -54,7 +66,7 @@ bool printable_name(std::string_view name) {
 std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
                                                       std::size_t max_entries) {
   std::optional<std::size_t> end = find_end_record(bytes);
-  if (!end) return std::nullopt;
+  if (!end || read_le(bytes, 0, 4) != kLocalHeader) return std::nullopt;
   const std::size_t e = *end;
   const std::uint32_t disk = read_le(bytes, e + 4, 2), cd_disk = read_le(bytes, e + 6, 2);
   const std::uint32_t on_disk = read_le(bytes, e + 8, 2), count = read_le(bytes, e + 10, 2);
@@ -71,6 +83,7 @@ std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
       return std::nullopt;
     }
     const std::uint32_t method = read_le(bytes, at + 10, 2);
+    const std::uint32_t crc = read_le(bytes, at + 16, 4);
     const std::uint32_t compressed = read_le(bytes, at + 20, 4);
     const std::uint32_t size = read_le(bytes, at + 24, 4);
     const std::size_t name_length = read_le(bytes, at + 28, 2);
@@ -89,7 +102,8 @@ std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
                                       read_le(bytes, local_offset + 28, 2);
     std::string name(bytes.substr(at + kCentralHeaderSize, name_length));
     if (data_offset + compressed > cd_offset || !printable_name(name)) return std::nullopt;
-    entries.push_back({std::move(name), size, data_offset, compressed, method == kDeflated});
+    if (method == kStored && checksum(bytes.substr(data_offset, size)) != crc) return std::nullopt;
+    entries.push_back({std::move(name), size, data_offset, compressed, method == kDeflated, crc});
     at = next;
   }
   return entries;
@@ -109,8 +123,27 @@ std::optional<std::string> read_entry(std::string_view bytes, const ArchiveEntry
   const int status = inflate(&stream, Z_FINISH);
   const bool whole = status == Z_STREAM_END && stream.total_out == entry.size;
   inflateEnd(&stream);
-  if (!whole) return std::nullopt;
+  if (!whole || checksum(out) != entry.crc32) return std::nullopt;
   return out;
+}
+
+std::optional<std::uint64_t> archive_version(std::string_view bytes,
+                                             const std::map<std::string, ArchiveEntry>& entries) {
+  auto found = entries.find(".data/version");
+  if (found == entries.end()) found = entries.find("version");
+  if (found == entries.end() || found->second.size > 16) return std::nullopt;
+  std::optional<std::string> text = read_entry(bytes, found->second);
+  if (!text) return std::nullopt;
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+  if (text->empty() || text->find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const std::uint64_t version = std::stoull(*text);
+  if (version < caffe2::serialize::kMinSupportedFileFormatVersion ||
+      version > caffe2::serialize::kMaxSupportedFileFormatVersion) {
+    return std::nullopt;
+  }
+  return version;
 }
 
 std::optional<std::map<std::string, ArchiveEntry>> entries_by_name(

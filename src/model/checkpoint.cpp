@@ -500,6 +500,10 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
                                : "not a zip archive") +
                           ")");
   }
+  if (!detail::archive_version(bytes, *entries)) {
+    throw CheckpointError(name + ": not an fmnist checkpoint (no archive version this LibTorch " +
+                          TORCH_VERSION + " reads)");
+  }
   Checkpoint checkpoint =
       detail::is_torchscript_archive(*entries)
           ? detail::read_torchscript_checkpoint(bytes, *entries, name, torch::kCPU)

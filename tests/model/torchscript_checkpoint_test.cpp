@@ -1,6 +1,7 @@
 // Format 1, fmnist 0.1's TorchScript checkpoints: a real one from that release still loads
 // (after the strict check) and upgrades; anything with code in it is refused before LibTorch
 // compiles a line of it.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -86,19 +87,27 @@ TEST(TorchScriptCheckpointTest, CraftedArchiveIsRefusedWithoutRunningIt) {
       << error;
 }
 
-// The release checkpoint with one declaration replaced by a method: refused.
+// The release checkpoint with one declaration replaced by a method (checksums kept valid, as
+// an attacker would): refused.
 TEST(TorchScriptCheckpointTest, ReleaseCheckpointWithAMethodIsRefused) {
   TempDir dir;
-  std::string bytes = testing::read_bytes(kFixtures / "fmnist-0.1-cnn.pt");
-  const std::string declaration = "  weight : Tensor\n";  // in a stored (uncompressed) file
-  const std::string method = "  def f(s): pass \n";       // same length: the zip stays valid
-  ASSERT_EQ(declaration.size(), method.size());
-  std::size_t at = bytes.find(declaration);
-  ASSERT_NE(at, std::string::npos);
-  bytes.replace(at, declaration.size(), method);
-  testing::write_bytes(dir / "method.pt", bytes);
+  caffe2::serialize::PyTorchStreamReader reader((kFixtures / "fmnist-0.1-cnn.pt").string());
+  caffe2::serialize::PyTorchStreamWriter writer((dir / "method.pt").string());
+  for (const std::string& record : reader.getAllRecords()) {
+    if (record == "version" || record == ".data/version") continue;  // the writer adds it
+    auto [data, size] = reader.getRecord(record);
+    std::string bytes(static_cast<const char*>(data.get()), size);
+    if (record == "code/__torch__/___torch_mangle_1.py") {
+      const std::string declaration = "  weight : Tensor\n";
+      ASSERT_NE(bytes.find(declaration), std::string::npos);
+      bytes.replace(bytes.find(declaration), declaration.size(), "  def f(s): pass\n");
+    }
+    writer.writeRecord(record, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
   EXPECT_NE(load_error(dir / "method.pt")
-                .find("holds code fmnist never writes (line 4: '  def f(s): pass ')"),
+                .find("its code/__torch__/___torch_mangle_1.py holds code fmnist never writes "
+                      "(line 4: '  def f(s): pass')"),
             std::string::npos)
       << load_error(dir / "method.pt");
 }
