@@ -20,6 +20,9 @@ constexpr std::size_t kLocalHeaderSize = 30;
 constexpr std::size_t kMaxCommentSize = 0xffff;
 constexpr std::uint16_t kStored = 0;
 constexpr std::uint16_t kDeflated = 8;
+// General-purpose flags miniz cannot extract: encrypted, patch data, strong encryption, masked
+// local headers.
+constexpr std::uint32_t kUnsupportedFlags = 0x0001 | 0x0020 | 0x0040 | 0x2000;
 constexpr std::uint32_t kZip64Marker = 0xffffffff;  // the real value is in a zip64 record
 
 std::uint32_t read_le(std::string_view bytes, std::size_t at, int width) {
@@ -82,6 +85,7 @@ std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
         read_le(bytes, at, 4) != kCentralDirectoryHeader) {
       return std::nullopt;
     }
+    const std::uint32_t flags = read_le(bytes, at + 8, 2);
     const std::uint32_t method = read_le(bytes, at + 10, 2);
     const std::uint32_t crc = read_le(bytes, at + 16, 4);
     const std::uint32_t compressed = read_le(bytes, at + 20, 4);
@@ -92,8 +96,9 @@ std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
     const std::uint64_t local_offset = read_le(bytes, at + 42, 4);
     const std::size_t next = at + kCentralHeaderSize + name_length + extra_length + comment_length;
     const bool known_method = (method == kStored && compressed == size) || method == kDeflated;
-    if (next > cd_offset + cd_size || !known_method || size == kZip64Marker ||
-        compressed == kZip64Marker || local_offset + kLocalHeaderSize > cd_offset ||
+    if (next > cd_offset + cd_size || !known_method || (flags & kUnsupportedFlags) != 0 ||
+        size == kZip64Marker || compressed == kZip64Marker ||
+        local_offset + kLocalHeaderSize > cd_offset ||
         read_le(bytes, local_offset, 4) != kLocalHeader) {
       return std::nullopt;
     }
