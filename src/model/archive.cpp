@@ -14,6 +14,10 @@ namespace {
 constexpr std::uint32_t kEndOfCentralDirectory = 0x06054b50;
 constexpr std::uint32_t kCentralDirectoryHeader = 0x02014b50;
 constexpr std::uint32_t kLocalHeader = 0x04034b50;
+constexpr std::uint32_t kZip64EndLocator = 0x07064b50;
+constexpr std::uint32_t kZip64End = 0x06064b50;
+constexpr std::size_t kZip64LocatorSize = 20;
+constexpr std::size_t kZip64EndSize = 56;
 constexpr std::size_t kEndRecordSize = 22;
 constexpr std::size_t kCentralHeaderSize = 46;
 constexpr std::size_t kLocalHeaderSize = 30;
@@ -24,6 +28,12 @@ constexpr std::uint16_t kDeflated = 8;
 // local headers.
 constexpr std::uint32_t kUnsupportedFlags = 0x0001 | 0x0020 | 0x0040 | 0x2000;
 constexpr std::uint32_t kZip64Marker = 0xffffffff;  // the real value is in a zip64 record
+
+std::uint64_t read_le64(std::string_view bytes, std::size_t at) {
+  std::uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
+  return value;
+}
 
 std::uint32_t read_le(std::string_view bytes, std::size_t at, int width) {
   std::uint32_t value = 0;
@@ -64,6 +74,24 @@ bool printable_name(std::string_view name) {
   return true;
 }
 
+// LibTorch writes a zip64 end record too, and its zip reader (miniz) then takes the entry count
+// and central directory from that record alone: it must say what the plain end record says,
+// or the two readers would see different archives.
+bool zip64_record_agrees(std::string_view bytes, std::size_t end, std::uint64_t count,
+                         std::uint64_t cd_size, std::uint64_t cd_offset) {
+  if (end < kZip64LocatorSize || read_le(bytes, end - kZip64LocatorSize, 4) != kZip64EndLocator) {
+    return true;  // no zip64 record
+  }
+  const std::uint64_t at = read_le64(bytes, end - kZip64LocatorSize + 8);
+  if (at > end - kZip64LocatorSize || end - kZip64LocatorSize - at < kZip64EndSize ||
+      read_le(bytes, at, 4) != kZip64End) {
+    return false;
+  }
+  return read_le(bytes, at + 16, 4) == 0 && read_le(bytes, at + 20, 4) == 0 &&
+         read_le64(bytes, at + 24) == count && read_le64(bytes, at + 32) == count &&
+         read_le64(bytes, at + 40) == cd_size && read_le64(bytes, at + 48) == cd_offset;
+}
+
 }  // namespace
 
 std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
@@ -74,8 +102,8 @@ std::optional<std::vector<ArchiveEntry>> list_archive(std::string_view bytes,
   const std::uint32_t disk = read_le(bytes, e + 4, 2), cd_disk = read_le(bytes, e + 6, 2);
   const std::uint32_t on_disk = read_le(bytes, e + 8, 2), count = read_le(bytes, e + 10, 2);
   const std::uint64_t cd_size = read_le(bytes, e + 12, 4), cd_offset = read_le(bytes, e + 16, 4);
-  if (disk != 0 || cd_disk != 0 || on_disk != count || count > max_entries ||
-      cd_offset + cd_size > e) {
+  if (disk != 0 || cd_disk != 0 || on_disk != count || count == 0 || count > max_entries ||
+      cd_offset + cd_size > e || !zip64_record_agrees(bytes, e, count, cd_size, cd_offset)) {
     return std::nullopt;
   }
   std::vector<ArchiveEntry> entries;
