@@ -1,14 +1,16 @@
 #include "fmnist/model/checkpoint.hpp"
 
+#include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <spdlog/spdlog.h>
-#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/csrc/jit/serialization/storage_context.h>
+#include <torch/csrc/jit/serialization/unpickler.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -181,20 +183,40 @@ void check_entries(const std::map<std::string, ArchiveEntry>& entries, const std
 // storage is the bytes of its record, read here, so that a storage can never claim more bytes
 // than its record holds; check_tensor then bounds every tensor by its storage.
 c10::IValue read_document(const std::string& bytes,
-                          const std::map<std::string, ArchiveEntry>& entries) {
-  std::istringstream stream(bytes);
-  caffe2::serialize::PyTorchStreamReader reader(&stream);
+                          const std::map<std::string, ArchiveEntry>& entries,
+                          std::uint64_t archive_version) {
+  // The records come from our own checked listing, not from LibTorch's zip reader, whose
+  // constructor throws on damaged archives and then leaks (the fuzzer found three ways).
   auto storages = std::make_shared<torch::jit::DeserializationStorageContext>();
   for (const auto& [entry_name, entry] : entries) {
     if (entry_name.rfind("data/", 0) != 0) continue;
-    auto [data, size] = reader.getRecord(entry_name);
+    std::optional<std::string> record = detail::read_entry(bytes, entry);
+    TORCH_CHECK(record, "unreadable record ", entry_name);
+    at::DataPtr data = c10::GetCPUAllocator()->allocate(record->size());
+    if (!record->empty()) std::memcpy(data.get(), record->data(), record->size());
     storages->addStorage(entry_name.substr(5),
-                         c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data),
-                                      /*allocator=*/nullptr, /*resizable=*/false));
+                         c10::Storage(c10::Storage::use_byte_size_t(), record->size(),
+                                      std::move(data), /*allocator=*/nullptr,
+                                      /*resizable=*/false));
   }
-  return torch::jit::readArchiveAndTensors(
-      "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"data/", /*type_resolver=*/{},
-      /*obj_loader=*/{}, /*device=*/{}, reader, torch::jit::Unpickler::defaultTypeParser, storages);
+  std::optional<std::string> pickle = detail::read_entry(bytes, entries.at("data.pkl"));
+  TORCH_CHECK(pickle, "unreadable data.pkl");
+  std::size_t offset = 0;
+  auto reader = [&](char* buffer, std::size_t length) -> std::size_t {
+    length = std::min(length, pickle->size() - offset);
+    std::memcpy(buffer, pickle->data() + offset, length);
+    offset += length;
+    return length;
+  };
+  // Every storage is in `storages`: a key without a record has nothing to read.
+  auto no_record = [](const std::string& key) -> at::DataPtr {
+    TORCH_CHECK(false, "no record for tensor data ", key);
+  };
+  torch::jit::Unpickler unpickler(reader, /*type_resolver=*/nullptr, /*obj_loader=*/nullptr,
+                                  no_record, /*device=*/{}, /*use_storage_device=*/false,
+                                  torch::jit::Unpickler::defaultTypeParser, storages);
+  unpickler.set_version(archive_version);
+  return unpickler.parse_ivalue();
 }
 
 // Typed access to the document and its metadata, naming the file and field when wrong.
@@ -379,7 +401,7 @@ Checkpoint read_current_format(const std::string& bytes,
   check_entries(entries, name);
   c10::IValue value;
   try {
-    value = read_document(bytes, entries);
+    value = read_document(bytes, entries, *detail::archive_version(bytes, entries));
   } catch (const c10::Error& e) {
     spdlog::debug("{}: {}", name, describe(e));
     // What to_pytorch.py writes (torch.save of the metadata and an OrderedDict of weights)
