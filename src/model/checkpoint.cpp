@@ -186,17 +186,16 @@ c10::IValue read_document(const std::string& bytes,
                           const std::map<std::string, ArchiveEntry>& entries,
                           std::uint64_t archive_version) {
   // The records come from our own checked listing, not from LibTorch's zip reader, whose
-  // constructor throws on damaged archives and then leaks (the fuzzer found three ways).
+  // constructor throws on damaged archives and then leaks (the fuzzer found four ways).
   auto storages = std::make_shared<torch::jit::DeserializationStorageContext>();
   for (const auto& [entry_name, entry] : entries) {
     if (entry_name.rfind("data/", 0) != 0) continue;
-    std::optional<std::string> record = detail::read_entry(bytes, entry);
-    TORCH_CHECK(record, "unreadable record ", entry_name);
-    at::DataPtr data = c10::GetCPUAllocator()->allocate(record->size());
-    if (!record->empty()) std::memcpy(data.get(), record->data(), record->size());
+    // check_entries refused compressed entries: the record is its bytes in the archive.
+    at::DataPtr data = c10::GetCPUAllocator()->allocate(entry.size);
+    if (entry.size > 0) std::memcpy(data.get(), bytes.data() + entry.data_offset, entry.size);
     storages->addStorage(entry_name.substr(5),
-                         c10::Storage(c10::Storage::use_byte_size_t(), record->size(),
-                                      std::move(data), /*allocator=*/nullptr,
+                         c10::Storage(c10::Storage::use_byte_size_t(), entry.size, std::move(data),
+                                      /*allocator=*/nullptr,
                                       /*resizable=*/false));
   }
   std::optional<std::string> pickle = detail::read_entry(bytes, entries.at("data.pkl"));
@@ -463,46 +462,50 @@ void move_to(Checkpoint& checkpoint, torch::Device device) {
   }
 }
 
-// Four times the largest checkpoint of any architecture (weights, buffers and two moments per
-// parameter), plus room for the metadata: a larger file is refused before it is read.
-std::uint64_t max_checkpoint_bytes() {
-  static const std::uint64_t kBytes = [] {
-    std::uint64_t most = 0;
+// What the largest checkpoint of any architecture holds, measured once by building each.
+struct CheckpointBounds {
+  std::uint64_t tensor_bytes = 0;  // the largest weight, buffer or moment
+  std::uint64_t file_bytes = 0;    // weights, buffers and two moments per parameter
+  std::size_t tensors = 0;         // the same, counted
+};
+
+const CheckpointBounds& checkpoint_bounds() {
+  static const CheckpointBounds kBounds = [] {
+    CheckpointBounds most;
     for (const std::string& arch : supported_archs()) {
       Cnn model(arch);
-      std::uint64_t bytes = 0;
-      for (const auto& t : model->parameters()) bytes += 3 * t.nbytes();
-      for (const auto& t : model->buffers()) bytes += t.nbytes();
-      most = std::max(most, bytes);
+      std::uint64_t file_bytes = 0;
+      for (const auto& t : model->parameters()) {
+        most.tensor_bytes = std::max<std::uint64_t>(most.tensor_bytes, t.nbytes());
+        file_bytes += 3 * t.nbytes();
+      }
+      for (const auto& t : model->buffers()) {
+        most.tensor_bytes = std::max<std::uint64_t>(most.tensor_bytes, t.nbytes());
+        file_bytes += t.nbytes();
+      }
+      most.file_bytes = std::max(most.file_bytes, file_bytes);
+      most.tensors =
+          std::max(most.tensors, model->parameters().size() * 3 + model->buffers().size());
     }
-    return 4 * most + (std::uint64_t{1} << 20);
+    return most;
   }();
-  return kBytes;
+  return kBounds;
+}
+
+// Four times the largest checkpoint, plus room for the metadata: a larger file is refused
+// before it is read.
+std::uint64_t max_checkpoint_bytes() {
+  return 4 * checkpoint_bounds().file_bytes + (std::uint64_t{1} << 20);
 }
 
 std::size_t max_entries() {
-  std::size_t tensors = 0;
-  for (const std::string& arch : supported_archs()) {
-    Cnn model(arch);
-    tensors = std::max(tensors, model->parameters().size() * 3 + model->buffers().size());
-  }
-  return 2 * tensors + 64;  // format 1 adds a code file and its debug pickle per module
+  // Format 1 adds a code file and its debug pickle per module.
+  return 2 * checkpoint_bounds().tensors + 64;
 }
 
 }  // namespace
 
-std::uint64_t detail::max_checkpoint_tensor_bytes() {
-  static const std::uint64_t kBytes = [] {
-    std::uint64_t most = 0;
-    for (const std::string& arch : supported_archs()) {
-      Cnn model(arch);
-      for (const auto& t : model->parameters()) most = std::max<std::uint64_t>(most, t.nbytes());
-      for (const auto& t : model->buffers()) most = std::max<std::uint64_t>(most, t.nbytes());
-    }
-    return most;
-  }();
-  return kBytes;
-}
+std::uint64_t detail::max_checkpoint_tensor_bytes() { return checkpoint_bounds().tensor_bytes; }
 
 void save_checkpoint(const fs::path& path, const Checkpoint& checkpoint) {
   write_file_atomically(path, write_archive(document_of(checkpoint)));
@@ -510,8 +513,7 @@ void save_checkpoint(const fs::path& path, const Checkpoint& checkpoint) {
 
 Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::Device device) {
   if (bytes.empty()) throw CheckpointError(name + ": file is empty");
-  static const std::size_t kMaxEntries = max_entries();
-  auto listing = detail::list_archive(bytes, kMaxEntries);
+  auto listing = detail::list_archive(bytes, max_entries());
   auto entries = listing ? detail::entries_by_name(*listing) : std::nullopt;
   if (!entries) {
     std::string kind = detail::describe_contents(bytes);
