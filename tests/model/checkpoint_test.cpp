@@ -40,7 +40,7 @@ std::string load_error(const std::filesystem::path& path) {
 }
 
 // Adam's moments after one step on random gradients, so that none is zero.
-std::vector<AdamMoments> stepped_moments(Cnn& model) {
+std::vector<AdamMoments> stepped_moments(Net& model) {
   torch::optim::Adam optimizer(model->parameters());
   for (auto& p : model->parameters()) p.mutable_grad() = torch::randn_like(p);
   optimizer.step();
@@ -92,12 +92,15 @@ TEST(CheckpointTest, HoldsOnlyDataEntries) {
   saved.optimizer_state = stepped_moments(saved.model);
   save_checkpoint(dir / "model.pt", saved);
   caffe2::serialize::PyTorchStreamReader reader((dir / "model.pt").string());
+  std::size_t tensors = 0;
   for (const std::string& record : reader.getAllRecords()) {
     EXPECT_TRUE(record == "data.pkl" || record == "version" || record == "byteorder" ||
                 record.rfind("data/", 0) == 0 || record.rfind(".data/", 0) == 0)
         << record;
+    tensors += record.rfind("data/", 0) == 0 ? 1 : 0;
   }
-  EXPECT_EQ(reader.getAllRecords().size(), 2u + 3 * saved.model->parameters().size());
+  // The weights and Adam's two moments of each; LibTorch 2 adds byteorder and a serialization id.
+  EXPECT_EQ(tensors, 3 * saved.model->parameters().size());
 }
 
 std::ptrdiff_t count_entries(const std::filesystem::path& dir) {
@@ -278,7 +281,7 @@ TEST(CheckpointTest, KeepsEveryTrainingSettingAndTheBatchNormArch) {
   TempDir dir;
   Checkpoint saved = trained_checkpoint();
   saved.arch = kCnnBnArch;
-  saved.model = Cnn(kCnnBnArch);
+  saved.model = Net(kCnnBnArch);
   saved.settings.validation = kValidateOnSplit;
   saved.settings.val_split = 0.2;
   saved.settings.lr_schedule = "cosine";
