@@ -40,9 +40,14 @@ torch::Tensor to_gray(const torch::Tensor& pixels) {
   torch::Tensor gray = plane(0);
   if (channels >= 3) gray.mul_(0.299f).add_(plane(1), 0.587f).add_(plane(2), 0.114f);
   if (channels == 1 || channels == 3) return gray;
+  // The alpha channel is the item's mask: composite over white, the usual page behind a
+  // cut-out product, unless the item is light (a white sneaker), which would vanish there:
+  // then over black, the data set's own background.
   torch::Tensor alpha = plane(channels - 1);
-  return gray.mul_(alpha).sub_(alpha).add_(1);  // gray * alpha + (1 - alpha): over white,
-                                                // the usual page behind a cut-out product
+  double coverage = alpha.sum().item<double>();
+  bool light_item = coverage > 0 && (gray * alpha).sum().item<double>() / coverage > 0.5;
+  gray.mul_(alpha);
+  return light_item ? gray : gray.sub_(alpha).add_(1);  // gray * alpha + (1 - alpha)
 }
 
 torch::Tensor border_pixels(const torch::Tensor& gray) {
@@ -163,13 +168,24 @@ torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& nam
   }
   torch::Tensor image = gray;
   double background = border_pixels(image).median().item<double>();
-  if (background > 0.5) {
+  // The model knows light items on black. An item darker than its background (the usual
+  // product photo) is inverted; one lighter than it (a white sneaker on light grey) is not,
+  // whatever the background's own shade.
+  torch::Tensor difference = image - background;
+  torch::Tensor item_mask = difference.abs() > kItemThreshold;
+  if (item_mask.any().item<bool>() ? difference.masked_select(item_mask).mean().item<double>() < 0
+                                   : background > 0.5) {
     image = 1 - image;
     background = 1 - background;
   }
   double brightest = image.max().item<double>();
   if (brightest - background < kMinContrast) {
     throw ImageError(name + ": no item found (the image is blank)");
+  }
+  // Already in the data set's format (e.g. its own images saved as PNGs): the model sees it as
+  // is, so that predict agrees with eval; re-cropping would move and resample it.
+  if (image.size(0) == kImageSize && image.size(1) == kImageSize) {
+    return image.unsqueeze(0).clamp(0, 1);
   }
   image = (image - background).div_(brightest - background).clamp_(0, 1);
   torch::Tensor item_pixels = image > kItemThreshold;
@@ -181,7 +197,8 @@ torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& nam
   std::int64_t height = std::clamp<std::int64_t>(std::lround(item.size(0) * scale), 1, kImageSize);
   std::int64_t width = std::clamp<std::int64_t>(std::lround(item.size(1) * scale), 1, kImageSize);
   torch::Tensor canvas = torch::zeros({1, kImageSize, kImageSize});
-  std::int64_t y = (kImageSize - height) / 2, x = (kImageSize - width) / 2;
+  // Fashion-MNIST gives the extra pixel of an odd margin to the top and the left.
+  std::int64_t y = (kImageSize - height + 1) / 2, x = (kImageSize - width + 1) / 2;
   canvas.slice(1, y, y + height).slice(2, x, x + width).copy_(resize(item, height, width));
   return canvas.clamp_(0, 1);
 }

@@ -47,6 +47,28 @@ TEST(ImageTest, RgbaIsCompositedOverWhite) {
   EXPECT_FLOAT_EQ(gray[1][1].item<float>(), 0.0f);
 }
 
+// A white item on a transparent background stays visible: the alpha channel is its mask.
+TEST(ImageTest, LightItemOnTransparencyIsCompositedOverBlack) {
+  torch::Tensor rgba = torch::zeros({40, 40, 4}, torch::kUInt8);
+  rgba.slice(0, 10, 30).slice(1, 15, 25).fill_(255);  // opaque white block
+  torch::Tensor gray = decode_image(testing::png_bytes(rgba), "x.png");
+  EXPECT_FLOAT_EQ(gray[0][0].item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(gray[20][20].item<float>(), 1.0f);
+  torch::Tensor input = preprocess_image(gray, "x.png");
+  EXPECT_GT(input[0][14][14].item<float>(), 0.9f);
+  EXPECT_LT(input[0][0][0].item<float>(), 0.05f);
+}
+
+// Light on light: a white item on a light-grey page is lighter than its background, so it is
+// not inverted (which made an outline of it); the page becomes black.
+TEST(ImageTest, LightItemOnLightBackgroundIsNotInverted) {
+  torch::Tensor photo = torch::full({40, 40, 1}, 200, torch::kUInt8);
+  photo.slice(0, 10, 30).slice(1, 15, 25).fill_(255);
+  torch::Tensor input = preprocess_image(decode_image(testing::png_bytes(photo), "x.png"), "x.png");
+  EXPECT_GT(input[0][14][14].item<float>(), 0.9f);
+  EXPECT_LT(input[0][0][0].item<float>(), 0.05f);
+}
+
 TEST(ImageTest, DecodesSixteenBitAndPalettePngs) {
   std::string rows16;
   for (int i = 0; i < 4; ++i) rows16 += std::string("\xff\xff\x00\x00", 4);
@@ -136,8 +158,9 @@ TEST(ImageTest, PreprocessCentresAndScalesTheItem) {
   torch::Tensor gray = decode_image(testing::png_bytes(light_block(2, 30)), "x.png");
   torch::Tensor input = preprocess_image(gray, "x.png");
   EXPECT_EQ(input.sizes(), (std::vector<std::int64_t>{1, 28, 28}));
-  // 10x6 item: height fills 28 rows, width becomes round(6 * 2.8) = 17, centred.
-  EXPECT_EQ(box(input), (std::vector<std::int64_t>{0, 27, 5, 21}));
+  // 10x6 item: height fills 28 rows, width becomes round(6 * 2.8) = 17, centred with the odd
+  // margin's extra pixel on the left, as in Fashion-MNIST.
+  EXPECT_EQ(box(input), (std::vector<std::int64_t>{0, 27, 6, 22}));
   EXPECT_LE(input.max().item<float>(), 1.0f);
   EXPECT_GE(input.min().item<float>(), 0.0f);
 }
@@ -155,6 +178,17 @@ TEST(ImageTest, PreprocessKeepsDatasetStyleImages) {
   item.slice(0, 0, 28).slice(1, 8, 20).fill_(255);  // a trouser-like 28x12 item, centred
   torch::Tensor input = preprocess_image(decode_image(testing::png_bytes(item), "t.png"), "t.png");
   EXPECT_TRUE(torch::allclose(input, item.permute({2, 0, 1}).to(torch::kFloat32) / 255));
+}
+
+// The data set's own images reach the model unchanged: not re-cropped, re-centred or
+// stretched, so that predict agrees with eval on them.
+TEST(ImageTest, PreprocessLeavesTwentyEightSquareImagesAsTheyAre) {
+  torch::manual_seed(4);
+  torch::Tensor item = torch::zeros({28, 28, 1}, torch::kUInt8);
+  item.slice(0, 3, 20).slice(1, 2, 15).copy_(torch::randint(40, 200, {17, 13, 1}, torch::kUInt8));
+  torch::Tensor input = preprocess_image(decode_image(testing::png_bytes(item), "t.png"), "t.png");
+  EXPECT_TRUE(torch::allclose(input, item.permute({2, 0, 1}).to(torch::kFloat32) / 255,
+                              /*rtol=*/0, /*atol=*/1e-6));
 }
 
 TEST(ImageTest, RejectsBlankAndSinglePixelImages) {

@@ -22,8 +22,9 @@ torch::Tensor load_image(const std::filesystem::path& path);
 
 // Brings a grayscale image to what the model was trained on: a light item on black (a dark
 // item on a light background is inverted), background removed, cropped to the item, its longer
-// side scaled to 28 pixels, centred. Returns float [1, 28, 28] in [0, 1]; ImageError if the
-// image has no item (a uniform image).
+// side scaled to 28 pixels, centred as Fashion-MNIST does (an odd margin's extra pixel at the
+// top and left). A 28x28 image is taken as already in that form: at most inverted. Returns
+// float [1, 28, 28] in [0, 1]; ImageError if the image has no item (a uniform image).
 torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& name);
 
 // An 8-bit grayscale PNG of a float [H, W] or [1, H, W] image in [0, 1].
