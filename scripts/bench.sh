@@ -177,6 +177,29 @@ bench_python_dataloader() {
 
 # Cold start matters here, so each run is a fresh process; --shell=none keeps the shell's own
 # start-up out of the numbers.
+# The accurate recipe (a residual network through LibTorch's generic path, not our fused
+# kernels) against scripts/bench/train_accurate.py, the same recipe in PyTorch-Python:
+# 3 epochs each, the best epoch after the first compared.
+bench_accurate() {
+  local epochs=3
+  log "fmnist train --recipe accurate, $epochs epochs"
+  "$fmnist" train --recipe accurate --epochs "$epochs" --data "$data" --out "$tmp/acc.pt" \
+    --threads "$threads" --device cpu >/dev/null 2>"$tmp/fm_acc.log" ||
+    { cat "$tmp/fm_acc.log" >&2; die "fmnist train --recipe accurate failed"; }
+  grep 'epoch ' "$tmp/fm_acc.log" >&2
+  record fm_acc_train_img_s "$(required "$(sed 's/\x1b\[[0-9;]*m//g' "$tmp/fm_acc.log" |
+    sed -nE 's/.*epoch +([2-9]|[1-9][0-9])\/[0-9]+ .* ([0-9.]+) img\/s.*/\2/p' | sort -n | tail -1)" \
+    "the accurate recipe's img/s in fmnist's log")"
+  log "python, the accurate recipe, default environment"
+  $python "$helpers/train_accurate.py" --data "$data" --threads "$threads" --epochs "$epochs" \
+    >"$tmp/py_acc.out"
+  record_output py_acc_ "$tmp/py_acc.out"
+  log "python, the accurate recipe, expert-tuned environment"
+  env "${tuned_env[@]}" $python "$helpers/train_accurate.py" --data "$data" \
+    --threads "$threads" --epochs "$epochs" --channels-last >"$tmp/py_acc_tuned.out"
+  record_output py_acc_tuned_ "$tmp/py_acc_tuned.out"
+}
+
 bench_predict() {
   local runs=10
   [[ $quick == 0 ]] || runs=3
@@ -224,6 +247,7 @@ main() {
   bench_python_default
   bench_python_tuned
   bench_python_dataloader
+  bench_accurate
   bench_predict
   bench_sgemm_peak
   record loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"

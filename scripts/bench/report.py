@@ -48,6 +48,10 @@ def rows(r):
                 train, f["py_tuned_train_img_s"], 1.3),
         speedup("Training, epoch 2 (vs Python Dataset + DataLoader)",
                 train, f["py_dl_train_img_s"], None),
+        speedup("Training, accurate recipe, best of epochs 2-3 (vs Python, default env)",
+                f["fm_acc_train_img_s"], f["py_acc_train_img_s"], 1.5),
+        speedup("Training, accurate recipe, best of epochs 2-3 (vs Python, expert-tuned env "
+                "+ channels-last)", f["fm_acc_train_img_s"], f["py_acc_tuned_train_img_s"], 1.2),
         speedup("Evaluation, test set (fmnist batch 256, Python 1000)", eval_, f["py_eval_img_s"], 4.0),
         ["Cold predict, one PNG (hyperfine mean ± σ)",
          f"{1000 * pred_fm:.0f} ± {1000 * f['fm_predict_sd']:.0f} ms",
