@@ -4,10 +4,10 @@
 An fmnist checkpoint (format 2) holds tensors and plain data only, so torch.load opens it with
 weights_only=True: a dict with "format", "version", "metadata" (a JSON document: "arch",
 "class_names", "pixel_scale", "settings", "metrics", ...), "model" (the weights by name, as
-in FmnistCnn's state dict) and, from training, "optimizer" (Adam's moments). Checkpoints of
+in the state dict of make_model(arch)) and, from training, "optimizer" (Adam's moments). Checkpoints of
 fmnist 0.1 (format 1, TorchScript): convert them first with `fmnist checkpoint upgrade`.
 
-  to_pytorch.py model.pt --out model.pth       state dict + metadata for FmnistCnn (torch.save)
+  to_pytorch.py model.pt --out model.pth       state dict + metadata for make_model (torch.save)
   to_pytorch.py model.pt --onnx model.onnx     ONNX export with torch.onnx.export
   to_pytorch.py model.pt --eval DATA_DIR       loss and accuracy on the test split
   to_pytorch.py model.pt --check IN LOGITS     exit 0 if the logits of the float32 inputs IN
@@ -29,7 +29,7 @@ from torch import nn
 
 CHECKPOINT_FORMAT = "fmnist-checkpoint"
 CHECKPOINT_VERSION = 2
-ARCHS = ("cnn", "cnn-bn")
+ARCHS = ("cnn", "cnn-bn", "resnet")
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
 TOLERANCE = 1e-5
@@ -62,6 +62,50 @@ class FmnistCnn(nn.Module):
         return self.fc2(self.dropout(x))
 
 
+class ResidualBlock(nn.Module):
+    """fmnist's residual block (src/model/residual_block.cpp): two 3x3 convolutions with batch
+    norm, the first with stride 2; the shortcut a 2x2 average pool (rounding up) and a 1x1
+    convolution with batch norm."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.shortcut_bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x):
+        main = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        shortcut = F.avg_pool2d(x, 2, ceil_mode=True)
+        return F.relu(main + self.shortcut_bn(self.shortcut(shortcut)))
+
+
+class FmnistResNet(nn.Module):
+    """fmnist's "resnet" (src/model/model.cpp): a 5x5 stem convolution of 16 channels with batch
+    norm, residual blocks of 32, 64 and 128 channels (28 -> 14 -> 7 -> 4), global average
+    pooling, Dense 10. Takes and returns what FmnistCnn does."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2, bias=False), nn.BatchNorm2d(16))
+        self.stage1 = ResidualBlock(16, 32)
+        self.stage2 = ResidualBlock(32, 64)
+        self.stage3 = ResidualBlock(64, 128)
+        self.fc = nn.Linear(128, NUM_CLASSES)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = self.stage3(self.stage2(self.stage1(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+def make_model(arch):
+    """The nn.Module of an fmnist architecture, with PyTorch's initialisation."""
+    return FmnistResNet() if arch == "resnet" else FmnistCnn(arch)
+
+
 def checkpoint_error(path, problem):
     return SystemExit(f"to_pytorch: error: {path}: {problem}")
 
@@ -80,7 +124,7 @@ def read_metadata(document, path):
 
 
 def load_fmnist(path):
-    """(FmnistCnn in eval mode on the CPU, metadata dict) of an fmnist checkpoint."""
+    """(the model in eval mode on the CPU, metadata dict) of an fmnist checkpoint."""
     # torch.load hands a TorchScript archive to torch.jit.load, which runs the archive's code
     # (PyTorch 1.13 does so even with weights_only=True): refuse those before it sees them.
     try:
@@ -97,7 +141,7 @@ def load_fmnist(path):
         message = str(e).splitlines()[-1] if str(e) else type(e).__name__
         raise checkpoint_error(path, f"not a readable checkpoint ({message})")
     metadata = read_metadata(document, path)
-    model = FmnistCnn(metadata["arch"])
+    model = make_model(metadata["arch"])
     model.load_state_dict(document["model"], strict=True)  # every weight present, none left over
     return model.eval(), metadata
 
@@ -145,7 +189,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="an fmnist checkpoint (model.pt)")
     parser.add_argument("--out", help="write a torch.save file: arch, class_names, "
-                                      "pixel_scale and the state_dict for FmnistCnn")
+                                      "pixel_scale and the state_dict for make_model(arch)")
     parser.add_argument("--onnx", help="export the model to this ONNX file")
     parser.add_argument("--eval", metavar="DATA_DIR", help="evaluate on DATA_DIR's test split")
     parser.add_argument("--check", nargs=2, metavar=("INPUTS", "LOGITS"),

@@ -181,7 +181,7 @@ std::string raw_png_bytes(int width, int height, int bit_depth, int color_type,
 void save_fresh_checkpoint(const std::filesystem::path& path, std::uint64_t seed) {
   torch::manual_seed(seed);
   Checkpoint checkpoint;
-  checkpoint.model = Cnn();
+  checkpoint.model = Net();
   save_checkpoint(path, checkpoint);
 }
 

@@ -20,6 +20,8 @@ void add_eval_command(CLI::App& app) {
                       "Directory for <model stem>.confusion.png and <model stem>.errors.png "
                       "(default: the model's directory)");
   command->add_flag("--no-plots", options->no_plots, "Write no PNG files");
+  command->add_flag("--tta", options->tta,
+                    "Test-time augmentation: average each image's scores with its mirror's");
   add_runtime_flags(*command, options->device, options->threads);
   command->callback([options] { run_eval(*options, std::cout); });
 }

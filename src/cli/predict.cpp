@@ -26,6 +26,8 @@ void add_predict_command(CLI::App& app) {
   command->add_option("--batch-size", options->batch_size, "Images per forward pass")
       ->check(positive_number())
       ->capture_default_str();
+  command->add_flag("--tta", options->tta,
+                    "Test-time augmentation: average each image's scores with its mirror's");
   add_runtime_flags(*command, options->device, options->threads);
   command->callback([options] { run_predict(*options, std::cin, std::cout); });
 }

@@ -18,19 +18,65 @@ constexpr std::int64_t kMaxBatchSize = 1 << 24;
 void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();
   CLI::App* command = app.add_subcommand("train", "Train the classifier and save a checkpoint");
-  command->add_option("--epochs", options->epochs, "Epochs to train in all")
-      ->check(CLI::Range(std::int64_t{1}, kMaxEpochs))
+  command
+      ->add_option("--recipe", options->recipe,
+                   "tutorial (the Keras tutorial's network and Adam) or accurate (a residual "
+                   "network, AdamW, one-cycle schedule, label smoothing, flips and shifts: "
+                   "about 94%); the flags below override its settings")
+      ->check(CLI::IsMember(recipe_names()))
       ->capture_default_str();
+  const char* recipe_settings = "Recipe settings (default: the recipe's, see README)";
+  command->add_option("--arch", options->arch, "cnn (the tutorial's), cnn-bn or resnet")
+      ->check(CLI::IsMember(supported_archs()))
+      ->group(recipe_settings);
+  command->add_option("--epochs", options->epochs, "Epochs to train in all (tutorial: 20)")
+      ->check(CLI::Range(std::int64_t{1}, kMaxEpochs))
+      ->group(recipe_settings);
   command->add_option("--batch-size", options->batch_size, "Images per training step")
       ->check(CLI::Range(std::int64_t{1}, kMaxBatchSize))
-      ->capture_default_str();
-  command->add_option("--lr", options->learning_rate, "Adam learning rate")
+      ->group(recipe_settings);
+  command->add_option("--optimizer", options->optimizer, "adam or adamw")
+      ->check(CLI::IsMember({kOptimizerAdam, kOptimizerAdamW}))
+      ->group(recipe_settings);
+  command->add_option("--lr", options->learning_rate, "Learning rate (onecycle: its peak)")
       ->check(positive_number())
-      ->capture_default_str();
+      ->group(recipe_settings);
+  command
+      ->add_option("--lr-schedule", options->lr_schedule,
+                   "none, step (x step-gamma every step-size epochs), cosine or onecycle (per "
+                   "step: up from lr/25 over the warm-up, then down to nearly 0)")
+      ->check(CLI::IsMember({kScheduleNone, kScheduleStep, kScheduleCosine, kScheduleOneCycle}))
+      ->group(recipe_settings);
+  command
+      ->add_option("--warmup-epochs", options->warmup_epochs,
+                   "Epochs of learning-rate warm-up before the schedule")
+      ->check(non_negative_number())
+      ->group(recipe_settings);
+  command
+      ->add_option("--weight-decay", options->weight_decay,
+                   "adam: L2 penalty added to the gradients; adamw: decoupled decay")
+      ->check(non_negative_number())
+      ->group(recipe_settings);
+  command
+      ->add_option("--label-smoothing", options->label_smoothing,
+                   "Weight of the uniform distribution mixed into the loss's targets")
+      ->check(CLI::Range(0.0, 0.99))
+      ->group(recipe_settings);
+  command
+      ->add_option("--erasing", options->erasing,
+                   "Probability of erasing a random rectangle of each training image")
+      ->check(CLI::Range(0.0, 1.0))
+      ->group(recipe_settings);
+  command
+      ->add_flag_callback(
+          "--augment", [options] { options->augment = true; },
+          "Random left-right flips and shifts of up to 2 pixels while training")
+      ->group(recipe_settings);
+  command
+      ->add_flag_callback(
+          "--no-augment", [options] { options->augment = false; }, "No --augment")
+      ->group(recipe_settings);
   command->add_option("--seed", options->seed, "Seed of initialisation, shuffling and dropout")
-      ->capture_default_str();
-  command->add_option("--arch", options->arch, "cnn (the tutorial's) or cnn-bn (with batch norm)")
-      ->check(CLI::IsMember(supported_archs()))
       ->capture_default_str();
   command
       ->add_option("--val", options->validation,
@@ -43,16 +89,6 @@ void add_train_command(CLI::App& app) {
                    "Fraction of each class held out for validation")
       ->check(open_fraction())
       ->capture_default_str();
-  command
-      ->add_option("--lr-schedule", options->lr_schedule,
-                   "none, step (x step-gamma every step-size epochs) or cosine")
-      ->check(CLI::IsMember({kScheduleNone, kScheduleStep, kScheduleCosine}))
-      ->capture_default_str();
-  command
-      ->add_option("--warmup-epochs", options->warmup_epochs,
-                   "Epochs of linear learning-rate warm-up before the schedule")
-      ->check(non_negative_number())
-      ->capture_default_str();
   command->add_option("--step-size", options->step_size, "Epochs between steps of 'step'")
       ->check(positive_number())
       ->capture_default_str();
@@ -60,18 +96,11 @@ void add_train_command(CLI::App& app) {
       ->check(positive_number())
       ->capture_default_str();
   command
-      ->add_option("--weight-decay", options->weight_decay,
-                   "L2 penalty added to the gradients (PyTorch Adam's weight_decay)")
-      ->check(non_negative_number())
-      ->capture_default_str();
-  command
       ->add_option("--patience", options->patience,
                    "Stop after this many epochs without a better validation accuracy (0: "
                    "never)")
       ->check(non_negative_number())
       ->capture_default_str();
-  command->add_flag("--augment", options->augment,
-                    "Random left-right flips and shifts of up to 2 pixels while training");
   command->add_option("--data", options->data_dir,
                       "Directory of the IDX files (default: $FMNIST_DATA, ./data, "
                       "/usr/share/datasets/fashion-mnist)");
@@ -83,7 +112,8 @@ void add_train_command(CLI::App& app) {
   command->add_option(
       "--resume", options->resume,
       "Checkpoint to continue from (weights, optimizer state, epoch; its training settings are "
-      "kept, only --epochs, --data, --out, --checkpoint-dir, --device and --threads apply)");
+      "kept, only --epochs (default: the checkpoint's), --data, --out, --checkpoint-dir, "
+      "--device and --threads apply)");
   add_runtime_flags(*command, options->device, options->threads);
   add_distributed_flags(*command, options->distributed);
   command->callback([options] { run_train(*options, std::cout); });

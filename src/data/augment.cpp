@@ -1,5 +1,7 @@
 #include "fmnist/data/augment.hpp"
 
+#include <cmath>
+
 namespace fmnist {
 
 torch::Tensor augment_batch(const torch::Tensor& inputs) {
@@ -17,6 +19,26 @@ torch::Tensor augment_batch(const torch::Tensor& inputs) {
   torch::Tensor cols = dx + torch::arange(width, index_options).view({1, 1, width});
   torch::Tensor batch = torch::arange(count, index_options).view({count, 1, 1});
   return padded.index({batch, rows, cols}).unsqueeze(1);
+}
+
+torch::Tensor erase_batch(const torch::Tensor& inputs, double probability) {
+  TORCH_CHECK(inputs.dim() == 4 && inputs.size(1) == 1, "erase_batch needs [N, 1, H, W]");
+  const std::int64_t count = inputs.size(0), height = inputs.size(2), width = inputs.size(3);
+  const auto options = inputs.options();
+  auto uniform = [&](double low, double high) {
+    return torch::rand({count, 1, 1, 1}, options) * (high - low) + low;
+  };
+  torch::Tensor apply = torch::rand({count, 1, 1, 1}, options) < probability;
+  torch::Tensor area = uniform(kEraseAreaMin, kEraseAreaMax) * static_cast<double>(height * width);
+  torch::Tensor aspect = uniform(std::log(kEraseAspectMin), std::log(kEraseAspectMax)).exp();
+  torch::Tensor h = (area * aspect).sqrt().round().clamp(1, static_cast<double>(height));
+  torch::Tensor w = (area / aspect).sqrt().round().clamp(1, static_cast<double>(width));
+  torch::Tensor top = (torch::rand({count, 1, 1, 1}, options) * (height - h + 1)).floor();
+  torch::Tensor left = (torch::rand({count, 1, 1, 1}, options) * (width - w + 1)).floor();
+  torch::Tensor y = torch::arange(height, options).view({1, 1, height, 1});
+  torch::Tensor x = torch::arange(width, options).view({1, 1, 1, width});
+  torch::Tensor erased = apply & (y >= top) & (y < top + h) & (x >= left) & (x < left + w);
+  return inputs.masked_fill(erased, /*value=*/0);
 }
 
 }  // namespace fmnist

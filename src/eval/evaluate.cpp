@@ -14,8 +14,8 @@ namespace fmnist {
 
 std::int64_t EvalResult::count() const { return confusion.sum().item<std::int64_t>(); }
 
-EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size) {
-  InferenceModel inference_model(model);
+EvalResult evaluate(Net& model, const Dataset& data, std::int64_t batch_size, bool tta) {
+  InferenceModel inference_model(model, tta);
   torch::InferenceMode inference;
   auto device = data.labels.device();
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
@@ -63,10 +63,11 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   check_plot_paths();
   std::filesystem::path data_dir = resolve_data_dir(options.data_dir);
   Dataset data = load_dataset(data_dir, split).to(device);
-  spdlog::info("evaluating {} (epoch {}) on {} split of {}, device {}", options.model_path,
-               checkpoint.epoch, split_name(split), data_dir.string(), describe_device(device));
+  spdlog::info("evaluating {} (epoch {}) on {} split of {}, device {}{}", options.model_path,
+               checkpoint.epoch, split_name(split), data_dir.string(), describe_device(device),
+               options.tta ? ", with test-time augmentation (mirror)" : "");
   auto start = std::chrono::steady_clock::now();
-  EvalResult result = evaluate(checkpoint.model, data);
+  EvalResult result = evaluate(checkpoint.model, data, kEvalBatchSize, options.tta);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("evaluated {} images in {:.3f} s ({:.0f} img/s)", data.size(), seconds,
                data.size() / seconds);

@@ -56,7 +56,7 @@ bool takes_fused_step(const torch::Tensor& parameter, const torch::optim::AdamOp
 
 // The update of LibTorch's Adam::step, operation for operation, in one loop.
 void fused_update(torch::Tensor& parameter, torch::optim::AdamParamState& state,
-                  const torch::optim::AdamOptions& options) {
+                  const torch::optim::AdamOptions& options, float shrink) {
   state.exp_avg(laid_out_like(state.exp_avg(), parameter));
   state.exp_avg_sq(laid_out_like(state.exp_avg_sq(), parameter));
   torch::Tensor grad = laid_out_like(parameter.grad(), parameter);
@@ -77,13 +77,25 @@ void fused_update(torch::Tensor& parameter, torch::optim::AdamParamState& state,
   float* v = state.exp_avg_sq().data_ptr<float>();
   at::parallel_for(0, parameter.numel(), kGrainSize, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      float gi = decay != 0 ? g[i] + decay * p[i] : g[i];
+      float pi = p[i] * shrink;
+      float gi = decay != 0 ? g[i] + decay * pi : g[i];
       m[i] = m[i] * b1 + one_minus_b1 * gi;
       v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
       float denom = std::sqrt(v[i]) / sqrt_bias_correction2 + eps;
-      p[i] = p[i] + step_size * (m[i] / denom);
+      p[i] = pi + step_size * (m[i] / denom);
     }
   });
+}
+
+// LibTorch's own step, AdamW's shrink of the weights that get a step first (as PyTorch's AdamW).
+void libtorch_step(torch::optim::Adam& optimizer, double decoupled_weight_decay) {
+  for (auto& group : optimizer.param_groups()) {
+    const double shrink = 1 - group.options().get_lr() * decoupled_weight_decay;
+    for (auto& parameter : group.params()) {
+      if (parameter.grad().defined()) parameter.mul_(shrink);
+    }
+  }
+  optimizer.step();
 }
 
 }  // namespace
@@ -122,22 +134,23 @@ void set_adam_moments(torch::optim::Adam& optimizer, const std::vector<AdamMomen
   TORCH_CHECK(index == moments.size(), "more optimizer moments than parameters");
 }
 
-void adam_step(torch::optim::Adam& optimizer) {
+void adam_step(torch::optim::Adam& optimizer, double decoupled_weight_decay) {
   torch::NoGradGuard no_grad;
   for (auto& group : optimizer.param_groups()) {
     const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
     for (auto& parameter : group.params()) {
       if (!takes_fused_step(parameter, options)) {
-        optimizer.step();
+        libtorch_step(optimizer, decoupled_weight_decay);
         return;
       }
     }
   }
   for (auto& group : optimizer.param_groups()) {
     const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
+    const auto shrink = static_cast<float>(1 - options.lr() * decoupled_weight_decay);
     for (auto& parameter : group.params()) {
       if (!parameter.grad().defined()) continue;
-      fused_update(parameter, param_state(optimizer, parameter), options);
+      fused_update(parameter, param_state(optimizer, parameter), options, shrink);
     }
   }
 }

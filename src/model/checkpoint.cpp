@@ -62,7 +62,11 @@ Json metadata_of(const Checkpoint& checkpoint) {
                      {"weight_decay", s.weight_decay},
                      {"patience", s.patience},
                      {"augment", s.augment},
-                     {"device", s.device}}},
+                     {"device", s.device},
+                     {"recipe", s.recipe},
+                     {"optimizer", s.optimizer},
+                     {"label_smoothing", s.label_smoothing},
+                     {"erasing", s.erasing}}},
                    {"metrics",
                     {{"train", split(m.train)},
                      {"val", split(m.val)},
@@ -276,6 +280,12 @@ TrainSettings read_settings(const DocumentReader& r, const Json& metadata) {
   settings.patience = r.integer(s, "patience", path("patience"));
   settings.augment = r.boolean(s, "augment", path("augment"));
   settings.device = r.string(s, "device", path("device"));
+  if (s.contains("recipe")) {  // written since fmnist 0.3
+    settings.recipe = r.string(s, "recipe", path("recipe"));
+    settings.optimizer = r.string(s, "optimizer", path("optimizer"));
+    settings.label_smoothing = r.real(s, "label_smoothing", path("label_smoothing"));
+    settings.erasing = r.real(s, "erasing", path("erasing"));
+  }
   return settings;
 }
 
@@ -352,7 +362,7 @@ const c10::IValue& entry(const DocumentReader& r, const c10::impl::GenericDict& 
   return found->value();
 }
 
-void read_weights(const DocumentReader& r, const c10::impl::GenericDict& weights, Cnn& model) {
+void read_weights(const DocumentReader& r, const c10::impl::GenericDict& weights, Net& model) {
   torch::NoGradGuard no_grad;
   std::size_t expected = 0;
   auto load = [&](const std::string& key, torch::Tensor& target) {
@@ -369,7 +379,7 @@ void read_weights(const DocumentReader& r, const c10::impl::GenericDict& weights
 
 std::vector<AdamMoments> read_moments(const DocumentReader& r,
                                       const c10::impl::GenericDict& moments, const Json& metadata,
-                                      Cnn& model) {
+                                      Net& model) {
   const Json& steps =
       r.field(r.field(metadata, "optimizer", "optimizer"), "steps", "optimizer.steps");
   std::vector<torch::Tensor> parameters = model->parameters();
@@ -443,7 +453,7 @@ Checkpoint read_current_format(const std::string& bytes,
   }
   Checkpoint checkpoint;
   read_metadata(r, metadata, checkpoint);
-  checkpoint.model = Cnn(checkpoint.arch);
+  checkpoint.model = Net(checkpoint.arch);
   read_weights(r, dict_field(r, document, "model"), checkpoint.model);
   if (document.contains("optimizer")) {
     checkpoint.optimizer_state =
@@ -473,7 +483,7 @@ const CheckpointBounds& checkpoint_bounds() {
   static const CheckpointBounds kBounds = [] {
     CheckpointBounds most;
     for (const std::string& arch : supported_archs()) {
-      Cnn model(arch);
+      Net model(arch);
       std::uint64_t file_bytes = 0;
       for (const auto& t : model->parameters()) {
         most.tensor_bytes = std::max<std::uint64_t>(most.tensor_bytes, t.nbytes());

@@ -14,7 +14,7 @@ const std::set<std::string> kPlainCnnParameters = {"conv1.weight", "conv1.bias",
 
 // The fast path hard-codes the default network's layers; anything else (other layers, another
 // device, a LibTorch without oneDNN) takes forward().
-bool can_use_onednn(Cnn& model) {
+bool can_use_onednn(Net& model) {
   if (!at::hasMKLDNN()) return false;
   std::set<std::string> names;
   for (const auto& item : model->named_parameters()) {
@@ -38,10 +38,14 @@ torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& weight, const to
 
 }  // namespace
 
-InferenceModel::InferenceModel(Cnn model) : model_(std::move(model)) {
+InferenceModel::InferenceModel(Net model, bool mirror_average)
+    : model_(std::move(model)), mirror_average_(mirror_average) {
   model_->eval();
   onednn_ = can_use_onednn(model_);
-  if (!onednn_) return;
+  if (!onednn_) {
+    if (model_->parameters().front().device().is_cpu()) use_channels_last(*model_);
+    return;
+  }
   torch::InferenceMode inference;
   auto params = model_->named_parameters();
   conv1_weight_ = reorder_conv_weight(params["conv1.weight"]);
@@ -55,9 +59,14 @@ InferenceModel::InferenceModel(Cnn model) : model_(std::move(model)) {
 }
 
 torch::Tensor InferenceModel::logits(const torch::Tensor& inputs) {
+  if (!mirror_average_) return logits_of(inputs);
+  return (logits_of(inputs) + logits_of(inputs.flip({3}))) / 2;
+}
+
+torch::Tensor InferenceModel::logits_of(const torch::Tensor& inputs) {
   torch::InferenceMode inference;
   if (!onednn_) return model_->forward(inputs);
-  // The same layers as CnnImpl::forward (pooling before ReLU), dropout being off in inference.
+  // The same layers as NetImpl::forward (pooling before ReLU), dropout being off in inference.
   torch::Tensor x = inputs.contiguous().to_mkldnn();
   x = torch::max_pool2d(conv(x, conv1_weight_, conv1_bias_), /*kernel_size=*/2).relu_();
   x = torch::max_pool2d(conv(x, conv2_weight_, conv2_bias_), /*kernel_size=*/2).relu_();

@@ -33,16 +33,34 @@ void keras_init(torch::nn::Module& module) {
 }  // namespace
 
 const std::vector<std::string>& supported_archs() {
-  static const std::vector<std::string> kArchs = {kCnnArch, kCnnBnArch};
+  static const std::vector<std::string> kArchs = {kCnnArch, kCnnBnArch, kResNetArch};
   return kArchs;
 }
 
 // Registered in forward order. The batch-norm modules draw no random numbers, so the default
 // network's initial weights for a seed are the same with or without them in the code.
-CnnImpl::CnnImpl(const std::string& arch) {
+NetImpl::NetImpl(const std::string& arch) : arch_(arch) {
   const auto& archs = supported_archs();
   if (std::find(archs.begin(), archs.end(), arch) == archs.end()) {
-    throw UsageError("--arch: '" + arch + "' is not an architecture (cnn or cnn-bn)");
+    throw UsageError("--arch: '" + arch + "' is not an architecture (cnn, cnn-bn or resnet)");
+  }
+  if (arch == kResNetArch) {
+    // PyTorch's default initialisation throughout, as in the recipe's Python probe.
+    stem_ = register_module(
+        "stem", torch::nn::Sequential(
+                    torch::nn::Conv2d(torch::nn::Conv2dOptions(1, ResNetLayout::kStemChannels,
+                                                               ResNetLayout::kStemKernel)
+                                          .padding(ResNetLayout::kStemKernel / 2)
+                                          .bias(false)),
+                    torch::nn::BatchNorm2d(ResNetLayout::kStemChannels)));
+    std::int64_t channels = ResNetLayout::kStemChannels;
+    for (std::int64_t out : ResNetLayout::kStageChannels) {
+      std::string name = "stage" + std::to_string(stages_.size() + 1);
+      stages_.emplace_back(name, register_module(name, ResidualBlock(channels, out)));
+      channels = out;
+    }
+    fc_ = register_module("fc", torch::nn::Linear(channels, kNumClasses));
+    return;
   }
   const bool batch_norm = arch == kCnnBnArch;
   conv1_ = register_module(
@@ -62,8 +80,25 @@ CnnImpl::CnnImpl(const std::string& arch) {
   }
 }
 
-torch::Tensor CnnImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask,
+torch::Tensor NetImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask,
                                const LayerTrace& trace) {
+  return stem_ ? forward_resnet(std::move(x), trace)
+               : forward_cnn(std::move(x), dropout_mask, trace);
+}
+
+torch::Tensor NetImpl::forward_resnet(torch::Tensor x, const LayerTrace& trace) {
+  auto step = [&](const std::string& name, torch::Tensor output) {
+    if (trace) trace(name, output);
+    return output;
+  };
+  x = step("stem", stem_->forward(x).relu_());
+  for (auto& [name, block] : stages_) x = step(name, block->forward(x));
+  x = step("pool", x.mean(/*dim=*/{2, 3}));
+  return step("fc", fc_(x));
+}
+
+torch::Tensor NetImpl::forward_cnn(torch::Tensor x, const torch::Tensor& dropout_mask,
+                                   const LayerTrace& trace) {
   auto step = [&](const char* name, torch::Tensor output) {
     if (trace) trace(name, output);
     return output;

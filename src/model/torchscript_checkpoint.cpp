@@ -52,7 +52,9 @@ bool is_debug_file(const std::string& name) {
 std::uint64_t size_bound(const std::string& name) {
   static const std::regex tensor(R"(data/[0-9]+)");
   if (name == "data.pkl") return kMaxPickleBytes;
-  if (name == "constants.pkl" || name == "version" || name == ".data/version") {
+  // byteorder and .data/serialization_id: what fmnist 0.1 built on LibTorch 2 wrote besides.
+  if (name == "constants.pkl" || name == "version" || name == ".data/version" ||
+      name == "byteorder" || name == ".data/serialization_id") {
     return kMaxSmallEntryBytes;
   }
   if (std::regex_match(name, tensor)) return max_checkpoint_tensor_bytes();
@@ -243,7 +245,7 @@ Checkpoint read_checkpoint(torch::serialize::InputArchive& archive, const std::s
   return checkpoint;
 }
 
-std::vector<AdamMoments> read_adam_moments(torch::serialize::InputArchive& archive, Cnn& model,
+std::vector<AdamMoments> read_adam_moments(torch::serialize::InputArchive& archive, Net& model,
                                            const TrainSettings& settings) {
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(settings.learning_rate));
@@ -272,7 +274,7 @@ Checkpoint read_torchscript_checkpoint(const std::string& bytes,
   }
   Checkpoint checkpoint = read_checkpoint(archive, name);
   checkpoint.format_version = kTorchScriptCheckpointVersion;
-  checkpoint.model = Cnn(checkpoint.arch);
+  checkpoint.model = Net(checkpoint.arch);
   try {
     torch::serialize::InputArchive weights;
     archive.read("model", weights);

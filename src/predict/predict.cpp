@@ -43,9 +43,12 @@ void make_save_directory(const std::string& dir) {
 class ChunkPredictor {
  public:
   // The inference model (its weights reordered for oneDNN) is built once for all chunks.
-  ChunkPredictor(const PredictOptions& options, Cnn model, torch::Device device,
+  ChunkPredictor(const PredictOptions& options, Net model, torch::Device device,
                  PredictionWriter& writer)
-      : options_(options), model_(std::move(model)), device_(device), writer_(writer) {}
+      : options_(options),
+        model_(std::move(model), options.tta),
+        device_(device),
+        writer_(writer) {}
 
   // Predicts paths[begin, end) in one forward pass and writes them in order; returns how
   // many failed.

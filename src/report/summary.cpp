@@ -26,7 +26,10 @@ std::string with_commas(std::int64_t number) {
 
 // "torch::nn::Conv2dImpl" -> "Conv2d"; steps that are not modules by their operation.
 std::string layer_type(const std::string& step, const torch::nn::Module* module) {
-  if (!module) return step == "flatten" ? "Flatten" : "MaxPool2d+ReLU";
+  if (!module) {
+    if (step == "flatten") return "Flatten";
+    return step == "pool" ? "GlobalAvgPool2d" : "MaxPool2d+ReLU";
+  }
   std::string type = module->name();
   type = type.substr(type.rfind(':') + 1);
   return type.substr(0, type.rfind("Impl"));
@@ -38,7 +41,7 @@ std::string shape_of(const torch::Tensor& output) {
   return shape + ")";
 }
 
-std::vector<LayerRow> trace_layers(Cnn& model) {
+std::vector<LayerRow> trace_layers(Net& model) {
   auto children = model->named_children();
   std::vector<LayerRow> rows;
   auto record = [&](const std::string& step, const torch::Tensor& output) {
@@ -66,23 +69,27 @@ std::string metrics_line(const char* split, const SplitMetrics& metrics) {
                      percent(metrics.accuracy));
 }
 
-// The `fmnist train` command line that repeats the checkpoint's run.
-std::string training_command(const Checkpoint& checkpoint) {
-  const TrainSettings& s = checkpoint.settings;
-  std::string command =
-      fmt::format("fmnist train --arch {} --epochs {} --batch-size {} --lr {} --seed {} --val {}",
-                  checkpoint.arch, s.epochs, s.batch_size, s.learning_rate, s.seed, s.validation);
-  if (s.validation == kValidateOnSplit) command += fmt::format(" --val-split {}", s.val_split);
-  command += fmt::format(
-      " --lr-schedule {} --warmup-epochs {} --step-size {} --step-gamma {} --weight-decay {} "
-      "--patience {}",
-      s.lr_schedule, s.warmup_epochs, s.step_size, s.step_gamma, s.weight_decay, s.patience);
-  return command + (s.augment ? " --augment" : "");
-}
-
 }  // namespace
 
-std::string format_model_summary(Cnn& model) {
+std::string training_command(const Checkpoint& checkpoint) {
+  const TrainSettings& s = checkpoint.settings;
+  std::string command = "fmnist train";
+  if (!s.recipe.empty()) command += " --recipe " + s.recipe;
+  command +=
+      fmt::format(" --arch {} --epochs {} --batch-size {} --optimizer {} --lr {} --seed {}",
+                  checkpoint.arch, s.epochs, s.batch_size, s.optimizer, s.learning_rate, s.seed);
+  command += fmt::format(" --val {}", s.validation);
+  if (s.validation == kValidateOnSplit) command += fmt::format(" --val-split {}", s.val_split);
+  command += fmt::format(" --lr-schedule {} --warmup-epochs {}", s.lr_schedule, s.warmup_epochs);
+  if (s.lr_schedule == "step") {
+    command += fmt::format(" --step-size {} --step-gamma {}", s.step_size, s.step_gamma);
+  }
+  command += fmt::format(" --weight-decay {} --label-smoothing {} --erasing {} --patience {}",
+                         s.weight_decay, s.label_smoothing, s.erasing, s.patience);
+  return command + (s.augment ? " --augment" : " --no-augment");
+}
+
+std::string format_model_summary(Net& model) {
   std::string text = fmt::format("{:<28}{:<24}{:>12}\n", "Layer (type)", "Output Shape", "Param #");
   text += kRule;
   for (const LayerRow& row : trace_layers(model)) {
@@ -119,7 +126,7 @@ std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& pa
 }
 
 void run_summary(const SummaryOptions& options, std::ostream& out) {
-  Cnn model(options.arch);
+  Net model(options.arch);
   out << "arch: " << options.arch << "\n" << format_model_summary(model);
 }
 

@@ -337,7 +337,7 @@ SplitMetrics ProcessGroup::mean(const SplitMetrics& metrics, std::int64_t count)
 
 void ProcessGroup::barrier() { sum(torch::zeros({1}, torch::kInt64)); }
 
-SplitMetrics evaluate_sharded(ProcessGroup& group, Cnn& model, const Dataset& data) {
+SplitMetrics evaluate_sharded(ProcessGroup& group, Net& model, const Dataset& data) {
   Part part = group.part(data.size());
   Dataset shard{data.images.slice(/*dim=*/0, part.begin, part.end),
                 data.labels.slice(/*dim=*/0, part.begin, part.end)};

@@ -16,6 +16,7 @@
 #include "fmnist/data/validation.hpp"
 #include "fmnist/eval/evaluate.hpp"
 #include "fmnist/kernels/adam.hpp"
+#include "fmnist/report/summary.hpp"
 #include "fmnist/train/distributed.hpp"
 #include "fmnist/train/history.hpp"
 #include "fmnist/train/history_csv.hpp"
@@ -30,16 +31,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double kAdamEpsilon = 1e-7;  // Keras' default, not PyTorch's 1e-8
 
-// `writes_files`: only rank 0 writes, so only its directories must exist.
+// `writes_files`: only rank 0 writes, so only its directories must exist. The recipe's
+// settings are checked by resolve_recipe.
 void check_options(const TrainOptions& options, bool writes_files) {
-  if (options.epochs < 1) throw UsageError("--epochs: must be at least 1");
-  if (options.batch_size < 1) throw UsageError("--batch-size: must be at least 1");
-  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
-    throw UsageError("--lr: must be a positive number");
-  }
-  if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
-    throw UsageError("--weight-decay: must be a number of at least 0");
-  }
   if (options.patience < 0) throw UsageError("--patience: must be at least 0");
   if (options.validation != kValidateOnSplit && options.validation != kValidateOnTest) {
     throw UsageError("--val: '" + options.validation + "' is not split or test");
@@ -63,24 +57,6 @@ void seed_epoch(std::int64_t seed, std::int64_t epoch) {
   torch::manual_seed(mixed);
 }
 
-TrainSettings settings_of(const TrainOptions& options) {
-  TrainSettings settings;
-  settings.epochs = options.epochs;
-  settings.batch_size = options.batch_size;
-  settings.learning_rate = options.learning_rate;
-  settings.seed = options.seed;
-  settings.validation = options.validation;
-  settings.val_split = options.validation == kValidateOnSplit ? options.val_split : 0;
-  settings.lr_schedule = options.lr_schedule;
-  settings.warmup_epochs = options.warmup_epochs;
-  settings.step_size = options.step_size;
-  settings.step_gamma = options.step_gamma;
-  settings.weight_decay = options.weight_decay;
-  settings.patience = options.patience;
-  settings.augment = options.augment;
-  return settings;
-}
-
 // The seed of a step's dropout masks: the same on every rank, whatever the world size.
 std::uint64_t seed_step(std::int64_t seed, std::int64_t epoch, std::int64_t step) {
   std::uint64_t mixed =
@@ -91,20 +67,23 @@ std::uint64_t seed_step(std::int64_t seed, std::int64_t epoch, std::int64_t step
 
 Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
   if (!options.resume) {
+    Recipe resolved = resolve_recipe(options);
     Checkpoint fresh;
-    fresh.arch = options.arch;
-    fresh.settings = settings_of(options);
+    fresh.arch = resolved.arch;
+    fresh.settings = resolved.settings;
     torch::manual_seed(options.seed);  // right before the only initialisation that counts
-    fresh.model = Cnn(options.arch);
+    fresh.model = Net(resolved.arch);
     fresh.model->to(device);
     return fresh;
   }
   Checkpoint resumed = load_checkpoint(*options.resume, device);
-  if (resumed.epoch >= options.epochs) {
+  check_settings(resumed.settings);
+  const std::int64_t epochs = options.epochs.value_or(resumed.settings.epochs);
+  if (resumed.epoch >= epochs) {
     throw UsageError("--resume " + *options.resume + ": already trained for " +
                      std::to_string(resumed.epoch) + " epochs; pass --epochs above that");
   }
-  resumed.settings.epochs = options.epochs;
+  resumed.settings.epochs = epochs;
   return resumed;
 }
 
@@ -127,8 +106,12 @@ RunData load_run_data(const fs::path& data_dir, const TrainSettings& settings,
   return {split.train.to(device), split.val.to(device)};
 }
 
+void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
+}
+
 struct EpochContext {
-  Cnn& model;
+  Net& model;
   torch::optim::Adam& optimizer;
   const Dataset& data;
   const TrainSettings& settings;
@@ -158,35 +141,40 @@ SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
     torch::Tensor batch = order.slice(/*dim=*/0, step * batch_size, (step + 1) * batch_size);
     Part part = group.part(batch.size(0));
     context.optimizer.zero_grad();
+    set_learning_rate(context.optimizer,
+                      learning_rate_at_step(context.settings, epoch, step, batches));
     if (part.size() > 0) {
       torch::Tensor rows = batch.slice(/*dim=*/0, part.begin, part.end);
-      torch::Tensor mask =
-          dropout_mask(batch.size(0), seed_step(context.settings.seed, epoch, step))
-              .slice(/*dim=*/0, part.begin, part.end)
-              .to(device);
+      torch::Tensor mask;
+      if (context.model->has_dropout()) {
+        mask = dropout_mask(batch.size(0), seed_step(context.settings.seed, epoch, step))
+                   .slice(/*dim=*/0, part.begin, part.end)
+                   .to(device);
+      }
       torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
       torch::Tensor inputs = to_model_input(data.images.index_select(/*dim=*/0, rows));
       if (context.settings.augment) inputs = augment_batch(inputs);
+      if (context.settings.erasing > 0) inputs = erase_batch(inputs, context.settings.erasing);
       torch::Tensor logits = context.model->forward(inputs, mask);
       torch::Tensor loss = torch::nn::functional::cross_entropy(
-          logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+          logits, labels,
+          torch::nn::functional::CrossEntropyFuncOptions()
+              .reduction(torch::kSum)
+              .label_smoothing(context.settings.label_smoothing));
       (loss / batch.size(0)).backward();  // the global batch's mean, once the ranks' are summed
       loss_sum += loss.detach();
       correct += (logits.argmax(/*dim=*/1) == labels).sum();
       count += part.size();
     }
     group.sum_gradients(context.model->parameters());
-    adam_step(context.optimizer);
+    adam_step(context.optimizer,
+              context.settings.optimizer == kOptimizerAdamW ? context.settings.weight_decay : 0);
     if (progress.due() && count > 0) {
       progress.draw(step + 1, loss_sum.item<double>() / count, correct.item<double>() / count);
     }
   }
   SplitMetrics local = {loss_sum.item<double>() / count, correct.item<double>() / count};
   return group.mean(local, count);
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
 }
 
 void log_epoch(const EpochRecord& record, const TrainSettings& settings) {
@@ -201,8 +189,8 @@ void log_epoch(const EpochRecord& record, const TrainSettings& settings) {
 std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
   if (saved_epoch == 0) return "no epoch was completed, nothing was saved";
   std::string last = checkpoint_files(options).last.string();
-  return fmt::format("{} holds epoch {}; continue with: fmnist train --resume {} --epochs {}", last,
-                     saved_epoch, last, options.epochs);
+  return fmt::format("{} holds epoch {}; continue with: fmnist train --resume {}", last,
+                     saved_epoch, last);
 }
 
 // Every rank keeps the best epoch (their metrics are the same), so all agree on early stopping.
@@ -236,10 +224,11 @@ void save_epoch(const Checkpoint& checkpoint, const torch::optim::Adam& optimize
 
 torch::optim::Adam make_optimizer(const Checkpoint& checkpoint) {
   const TrainSettings& settings = checkpoint.settings;
-  torch::optim::Adam optimizer(checkpoint.model->parameters(),
-                               torch::optim::AdamOptions(settings.learning_rate)
-                                   .eps(kAdamEpsilon)
-                                   .weight_decay(settings.weight_decay));
+  torch::optim::Adam optimizer(
+      checkpoint.model->parameters(),
+      torch::optim::AdamOptions(settings.learning_rate)
+          .eps(kAdamEpsilon)
+          .weight_decay(settings.optimizer == kOptimizerAdam ? settings.weight_decay : 0));
   if (!checkpoint.optimizer_state.empty()) set_adam_moments(optimizer, checkpoint.optimizer_state);
   return optimizer;
 }
@@ -274,7 +263,6 @@ EpochRecord run_epoch(EpochContext& context, Checkpoint& checkpoint, const Datas
   EpochRecord record;
   record.epoch = epoch;
   record.learning_rate = learning_rate_at(checkpoint.settings, epoch);
-  set_learning_rate(context.optimizer, record.learning_rate);
   seed_epoch(checkpoint.settings.seed, epoch);
   auto start = Clock::now();
   checkpoint.metrics.train = train_epoch(context, epoch);
@@ -304,6 +292,34 @@ void evaluate_test_once(ProcessGroup& group, Checkpoint& checkpoint, const fs::p
 
 }  // namespace
 
+Recipe resolve_recipe(const TrainOptions& options) {
+  Recipe resolved = recipe(options.recipe);
+  TrainSettings& s = resolved.settings;
+  resolved.arch = options.arch.value_or(resolved.arch);
+  s.batch_size = options.batch_size.value_or(s.batch_size);
+  s.learning_rate = options.learning_rate.value_or(s.learning_rate);
+  s.optimizer = options.optimizer.value_or(s.optimizer);
+  s.lr_schedule = options.lr_schedule.value_or(s.lr_schedule);
+  // The recipe's warm-up keeps its share of the run when only --epochs changes.
+  const std::int64_t recipe_epochs = resolved.settings.epochs;
+  s.warmup_epochs = options.warmup_epochs.value_or(
+      s.warmup_epochs * options.epochs.value_or(recipe_epochs) / recipe_epochs);
+  s.epochs = options.epochs.value_or(s.epochs);
+  s.weight_decay = options.weight_decay.value_or(s.weight_decay);
+  s.label_smoothing = options.label_smoothing.value_or(s.label_smoothing);
+  s.erasing = options.erasing.value_or(s.erasing);
+  s.augment = options.augment.value_or(s.augment);
+  s.seed = options.seed;
+  s.validation = options.validation;
+  s.val_split = options.validation == kValidateOnSplit ? options.val_split : 0;
+  s.step_size = options.step_size;
+  s.step_gamma = options.step_gamma;
+  s.patience = options.patience;
+  Net{resolved.arch};  // UsageError for an unknown architecture
+  check_settings(s);
+  return resolved;
+}
+
 CheckpointFiles checkpoint_files(const TrainOptions& options) {
   fs::path out(options.out);
   fs::path directory =
@@ -326,8 +342,8 @@ TrainResult train(const TrainOptions& options) {
   TrainSettings& settings = checkpoint.settings;
   settings.data_dir = data_dir.string();
   settings.device = describe_device(device);
-  check_schedule(settings);
   RunData data = load_run_data(data_dir, settings, device);
+  spdlog::info("settings: {}", training_command(checkpoint));
   spdlog::info("device {}, data {}, arch {}", settings.device, data_dir.string(), checkpoint.arch);
   torch::optim::Adam optimizer = make_optimizer(checkpoint);
   spdlog::info("training epochs {}..{}: {} training and {} {} images, batch {}",

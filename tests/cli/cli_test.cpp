@@ -212,7 +212,9 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --val-split 1.5", "--val-split"},
       {"train --lr-schedule linear", "--lr-schedule"},
       {"train --val dev", "--val"},
-      {"summary --arch resnet", "--arch"},
+      {"summary --arch resnet50", "--arch"},
+      {"train --recipe fastest", "--recipe"},
+      {"train --optimizer sgdm", "--optimizer"},
       {"train --patience -1", "--patience"},
       {"--log-file /nonexistent/x.log summary", "--log-file"},
       {"train --nproc 2 --rank 1", "--nproc"},
@@ -266,8 +268,8 @@ TEST_F(CliTest, InterruptKeepsCheckpointAndSaysHowToResume) {
   EXPECT_EQ(wait_status(pid), 130);
   std::string err = testing::read_bytes(dir_ / "stderr.txt");
   EXPECT_NE(err.find("fmnist: error: training interrupted during epoch"), std::string::npos) << err;
-  EXPECT_NE(err.find("continue with: fmnist train --resume model.last.pt --epochs 1000"),
-            std::string::npos)
+  // Without --epochs a resumed run keeps the checkpoint's (1000).
+  EXPECT_NE(err.find("continue with: fmnist train --resume model.last.pt\n"), std::string::npos)
       << err;
   std::int64_t saved = load_checkpoint(dir_ / "model.last.pt", torch::kCPU).epoch;
   CommandResult resumed =
@@ -323,10 +325,44 @@ TEST_F(CliTest, BatchNormModelTrainsEvaluatesPredictsAndDescribesItself) {
 
   CommandResult info = fmnist("info model.pt", dir_);
   ASSERT_EQ(info.status, 0) << info.err;
-  EXPECT_NE(info.out.find("fmnist train --arch cnn-bn --epochs 2 "), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("fmnist train --recipe tutorial --arch cnn-bn --epochs 2 "),
+            std::string::npos)
+      << info.out;
   EXPECT_NE(info.out.find("--lr-schedule cosine --warmup-epochs 1"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("--augment"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("bn3 (BatchNorm1d)"), std::string::npos) << info.out;
+}
+
+// The accurate recipe end to end on a small set: its settings in the log and the checkpoint,
+// a flag overriding one of them, eval and predict with test-time augmentation.
+TEST_F(CliTest, AccurateRecipeTrainsEvaluatesAndPredictsWithTta) {
+  testing::write_dataset(dir_.path(), /*train_count=*/200, /*test_count=*/40);
+  CommandResult train = fmnist(
+      "train --recipe accurate --epochs 1 --label-smoothing 0.05 --data . --device cpu "
+      "--threads 1 --log-file train.log",
+      dir_);
+  ASSERT_EQ(train.status, 0) << train.err;
+  std::string log = testing::read_bytes(dir_ / "train.log");
+  EXPECT_NE(log.find("settings: fmnist train --recipe accurate --arch resnet --epochs 1 "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("--optimizer adamw"), std::string::npos) << log;
+  EXPECT_NE(log.find("--lr-schedule onecycle"), std::string::npos) << log;
+  EXPECT_NE(log.find("--label-smoothing 0.05"), std::string::npos) << log;
+
+  CommandResult eval = fmnist("eval model.pt --tta --no-plots --data . --device cpu", dir_);
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  EXPECT_NE(eval.err.find("with test-time augmentation"), std::string::npos) << eval.err;
+  EXPECT_NE(eval.out.find("accuracy:"), std::string::npos) << eval.out;
+  testing::write_bytes(dir_ / "item.png",
+                       testing::png_bytes(testing::make_split(1, 2).images[0].unsqueeze(2)));
+  EXPECT_EQ(fmnist("predict item.png --tta --device cpu", dir_).status, 0);
+
+  CommandResult info = fmnist("info model.pt", dir_);
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("--recipe accurate --arch resnet"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("stage3 (ResidualBlock)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("Total params: 304,122"), std::string::npos) << info.out;
 }
 
 TEST_F(CliTest, SummaryOfTheDefaultNetwork) {
@@ -398,6 +434,7 @@ TEST_F(CliTest, TwoRanksEndWithOneRanksParametersAlsoAfterResuming) {
 }
 
 TEST_F(CliTest, KilledRankMakesTheOtherFail) {
+  if (!cpu_ranks_available()) GTEST_SKIP() << "this build has no Gloo (CPU ranks)";
   testing::write_dataset(dir_.path(), /*train_count=*/2000, /*test_count=*/100);
   TempDir other;
   std::string args = "train --epochs 1000 --device cpu --threads 1 --dist-timeout 5 --data '" +

@@ -42,5 +42,34 @@ TEST(AugmentTest, SameSeedSameBatch) {
   EXPECT_TRUE(torch::equal(a, augment_batch(images)));
 }
 
+TEST(AugmentTest, ErasingSetsOneRectangleInsideTheImageToZero) {
+  torch::manual_seed(2);
+  torch::Tensor ones = torch::ones({300, 1, 28, 28});
+  torch::Tensor out = erase_batch(ones, /*probability=*/0.5);
+  ASSERT_EQ(out.sizes(), ones.sizes());
+  int erased = 0;
+  for (std::int64_t i = 0; i < 300; ++i) {
+    torch::Tensor zeros = (out[i][0] == 0).nonzero();
+    if (zeros.size(0) == 0) continue;
+    ++erased;
+    auto rows = zeros.select(/*dim=*/1, 0), cols = zeros.select(/*dim=*/1, 1);
+    std::int64_t height = rows.max().item<std::int64_t>() - rows.min().item<std::int64_t>() + 1;
+    std::int64_t width = cols.max().item<std::int64_t>() - cols.min().item<std::int64_t>() + 1;
+    EXPECT_EQ(height * width, zeros.size(0)) << "image " << i << " is not one rectangle";
+    EXPECT_LE(height * width, static_cast<std::int64_t>(kEraseAreaMax * 28 * 28 * 1.2) + 28);
+  }
+  EXPECT_GT(erased, 100);
+  EXPECT_LT(erased, 200);
+}
+
+TEST(AugmentTest, ErasingIsDeterministicFromTheSeedAndOffAtZero) {
+  torch::Tensor images = torch::rand({16, 1, 28, 28});
+  torch::manual_seed(9);
+  torch::Tensor first = erase_batch(images, 1.0);
+  torch::manual_seed(9);
+  EXPECT_TRUE(torch::equal(erase_batch(images, 1.0), first));
+  EXPECT_TRUE(torch::equal(erase_batch(images, 0.0), images));
+}
+
 }  // namespace
 }  // namespace fmnist

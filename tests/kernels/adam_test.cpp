@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 namespace fmnist {
@@ -39,13 +42,27 @@ void expect_close(const std::vector<torch::Tensor>& a, const std::vector<torch::
   }
 }
 
+// The optimizer's state is keyed by the parameter's TensorImpl: its address printed in LibTorch
+// 1.13, the pointer itself in 2.x.
+template <typename Key>
+bool is_key_of(const Key& key, const torch::Tensor& parameter) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream printed;
+    printed << parameter.unsafeGetTensorImpl();
+    return key == printed.str();
+  } else {
+    return key == parameter.unsafeGetTensorImpl();
+  }
+}
+
 const torch::optim::AdamParamState& state_of(torch::optim::Adam& optimizer, std::size_t index) {
   auto& states = optimizer.state();
   EXPECT_EQ(states.size(), optimizer.param_groups()[0].params().size());
-  std::ostringstream key;
-  key << optimizer.param_groups()[0].params()[index].unsafeGetTensorImpl();
+  const auto& parameter = optimizer.param_groups()[0].params()[index];
   for (const auto& [state_key, state] : states) {
-    if (state_key == key.str()) return static_cast<torch::optim::AdamParamState&>(*state);
+    if (is_key_of(state_key, parameter)) {
+      return static_cast<torch::optim::AdamParamState&>(*state);
+    }
   }
   throw std::runtime_error("no state for parameter " + std::to_string(index));
 }
@@ -119,6 +136,22 @@ TEST(AdamTest, AmsGradTakesLibTorchsStep) {
     EXPECT_TRUE(torch::equal(both.ours[i], both.theirs[i]));
   }
   EXPECT_TRUE(state_of(both.our_optimizer, 0).max_exp_avg_sq().defined());
+}
+
+TEST(AdamTest, DecoupledWeightDecayTakesAdamWsStep) {
+  std::vector<torch::Tensor> ours = copies(make_parameters()), theirs = copies(make_parameters());
+  torch::optim::Adam our_optimizer(ours, torch::optim::AdamOptions(/*lr=*/0.01).eps(1e-7));
+  torch::optim::AdamW their_optimizer(
+      theirs, torch::optim::AdamWOptions(/*lr=*/0.01).eps(1e-7).weight_decay(0.1));
+  for (int step = 0; step < 5; ++step) {
+    set_gradients(ours, step);
+    set_gradients(theirs, step);
+    adam_step(our_optimizer, /*decoupled_weight_decay=*/0.1);
+    their_optimizer.step();
+  }
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], /*rtol=*/1e-5, /*atol=*/1e-6)) << i;
+  }
 }
 
 }  // namespace

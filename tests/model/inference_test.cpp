@@ -6,7 +6,7 @@
 namespace fmnist {
 namespace {
 
-torch::Tensor reference_logits(Cnn& model, const torch::Tensor& inputs) {
+torch::Tensor reference_logits(Net& model, const torch::Tensor& inputs) {
   torch::NoGradGuard no_grad;
   model->eval();
   return model->forward(inputs);
@@ -14,7 +14,7 @@ torch::Tensor reference_logits(Cnn& model, const torch::Tensor& inputs) {
 
 TEST(InferenceModelTest, EqualsForwardOnTheCpu) {
   torch::manual_seed(5);
-  Cnn model;
+  Net model;
   torch::Tensor inputs = torch::rand({37, 1, kImageSize, kImageSize});
   InferenceModel inference(model);
   EXPECT_EQ(inference.uses_onednn(), at::hasMKLDNN());
@@ -24,7 +24,7 @@ TEST(InferenceModelTest, EqualsForwardOnTheCpu) {
 
 TEST(InferenceModelTest, EqualsForwardWithChannelsLastWeights) {
   torch::manual_seed(6);
-  Cnn model;
+  Net model;
   torch::Tensor inputs = torch::rand({3, 1, kImageSize, kImageSize});
   torch::Tensor expected = reference_logits(model, inputs);
   use_channels_last(*model);
@@ -34,19 +34,33 @@ TEST(InferenceModelTest, EqualsForwardWithChannelsLastWeights) {
 
 // Layers the fast path does not know must not be silently skipped.
 TEST(InferenceModelTest, FallsBackForUnknownLayers) {
-  Cnn model;
+  Net model;
   model->register_buffer("extra", torch::zeros({1}));
   InferenceModel inference(model);
   EXPECT_FALSE(inference.uses_onednn());
   torch::Tensor inputs = torch::rand({2, 1, kImageSize, kImageSize});
-  EXPECT_TRUE(torch::equal(inference.logits(inputs), reference_logits(model, inputs)));
+  EXPECT_TRUE(torch::allclose(inference.logits(inputs), reference_logits(model, inputs),
+                              /*rtol=*/1e-4, /*atol=*/1e-5));
 }
 
 TEST(InferenceModelTest, SetsTheModelToEvalMode) {
-  Cnn model;
+  Net model;
   model->train();
   InferenceModel inference(model);
   EXPECT_FALSE(model->is_training());
+}
+
+TEST(InferenceModelTest, TtaIsTheMeanOfTheImagesAndTheirMirrorsLogits) {
+  for (const char* arch : {kCnnArch, kResNetArch}) {
+    torch::manual_seed(7);
+    Net model(arch);
+    torch::Tensor inputs = torch::rand({5, 1, kImageSize, kImageSize});
+    torch::Tensor expected =
+        (reference_logits(model, inputs) + reference_logits(model, inputs.flip({3}))) / 2;
+    EXPECT_TRUE(torch::allclose(InferenceModel(model, /*mirror_average=*/true).logits(inputs),
+                                expected, /*rtol=*/1e-4, /*atol=*/1e-5))
+        << arch;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "fmnist/model/checkpoint.hpp"
+#include "fmnist/model/model.hpp"
 #include "test_util.hpp"
 
 namespace fmnist {
@@ -25,14 +26,20 @@ int run_check(const testing::TempDir& dir, const std::string& logits_file) {
   return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
 }
 
-TEST(ToPytorchTest, PythonModelGivesFmnistsLogits) {
-  if (std::system("'" FMNIST_PYTHON "' -c 'import torch' >/dev/null 2>&1") != 0) {
-    // scripts/install-deps.sh installs python3-torch: in CI a skip would hide a broken claim.
-    if (std::getenv("CI") != nullptr) FAIL() << FMNIST_PYTHON " has no torch in CI";
-    GTEST_SKIP() << FMNIST_PYTHON " has no torch (Debian: python3-torch)";
+bool python_has_torch() {
+  return std::system("'" FMNIST_PYTHON "' -c 'import torch' >/dev/null 2>&1") == 0;
+}
+
+// scripts/install-deps.sh installs python3-torch: in CI a skip would hide a broken claim.
+#define SKIP_WITHOUT_PYTHON_TORCH()                                                  \
+  if (!python_has_torch()) {                                                         \
+    if (std::getenv("CI") != nullptr) FAIL() << FMNIST_PYTHON " has no torch in CI"; \
+    GTEST_SKIP() << FMNIST_PYTHON " has no torch (Debian: python3-torch)";           \
   }
-  testing::TempDir dir;
-  testing::save_fresh_checkpoint(dir / "model.pt", /*seed=*/11);
+
+// Writes inputs.f32, logits.f32 (fmnist's logits of the checkpoint model.pt in `dir`) and
+// off.f32 (those logits slightly off).
+void write_inputs_and_logits(const testing::TempDir& dir) {
   Checkpoint checkpoint = load_checkpoint(dir / "model.pt", torch::kCPU);
   torch::manual_seed(12);
   torch::Tensor inputs = torch::rand({32, 1, 28, 28});
@@ -44,6 +51,31 @@ TEST(ToPytorchTest, PythonModelGivesFmnistsLogits) {
   testing::write_bytes(dir / "inputs.f32", raw_floats(inputs));
   testing::write_bytes(dir / "logits.f32", raw_floats(logits));
   testing::write_bytes(dir / "off.f32", raw_floats(logits + 1e-3));
+}
+
+TEST(ToPytorchTest, PythonResNetGivesFmnistsLogits) {
+  SKIP_WITHOUT_PYTHON_TORCH();
+  testing::TempDir dir;
+  Checkpoint checkpoint;
+  checkpoint.arch = kResNetArch;
+  torch::manual_seed(13);
+  checkpoint.model = Net(kResNetArch);
+  {
+    torch::NoGradGuard no_grad;  // batch-norm running statistics other than 0 and 1
+    checkpoint.model->forward(torch::rand({16, 1, 28, 28}) * 2);
+  }
+  checkpoint.model->eval();
+  save_checkpoint(dir / "model.pt", checkpoint);
+  write_inputs_and_logits(dir);
+  EXPECT_EQ(run_check(dir, "logits.f32"), 0) << testing::read_bytes(dir / "out.txt");
+  EXPECT_EQ(run_check(dir, "off.f32"), 1) << testing::read_bytes(dir / "out.txt");
+}
+
+TEST(ToPytorchTest, PythonModelGivesFmnistsLogits) {
+  SKIP_WITHOUT_PYTHON_TORCH();
+  testing::TempDir dir;
+  testing::save_fresh_checkpoint(dir / "model.pt", /*seed=*/11);
+  write_inputs_and_logits(dir);
 
   EXPECT_EQ(run_check(dir, "logits.f32"), 0) << testing::read_bytes(dir / "out.txt");
   EXPECT_NE(testing::read_bytes(dir / "out.txt").find("32 inputs"), std::string::npos);

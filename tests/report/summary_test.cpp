@@ -55,8 +55,8 @@ TEST(SummaryTest, InfoRepeatsTheTrainingCommandAndMetrics) {
                        "90.00% at epoch 3)"))
       << text;
   EXPECT_TRUE(contains(text,
-                       "fmnist train --arch cnn --epochs 20 --batch-size 128 --lr 0.001 "
-                       "--seed 42 --val split --val-split 0.1 --lr-schedule none"))
+                       "fmnist train --arch cnn --epochs 20 --batch-size 128 --optimizer adam "
+                       "--lr 0.001 --seed 42 --val split --val-split 0.1 --lr-schedule none"))
       << text;
   EXPECT_TRUE(contains(text, " --augment\n")) << text;
   EXPECT_TRUE(contains(text, "device:     cpu (2 threads)")) << text;

@@ -63,5 +63,21 @@ TEST(ScheduleTest, RejectsSchedulesThatCannotWork) {
   EXPECT_NO_THROW(check_schedule(schedule("cosine", 10)));  // a run that is all warm-up
 }
 
+TEST(ScheduleTest, OneCycleRisesOverTheWarmUpThenAnnealsPerStep) {
+  TrainSettings settings = schedule("onecycle", 2);  // 10 epochs of 100 steps: 1,000 steps
+  const double peak = 0.01, start = peak / 25, end = start / 1e4;
+  auto lr = [&](std::int64_t epoch, std::int64_t step) {
+    return learning_rate_at_step(settings, epoch, step, 100);
+  };
+  EXPECT_NEAR(lr(1, 0), start, 1e-15);
+  EXPECT_NEAR(lr(2, 0), (start + peak) / 2, 1e-12);  // halfway through the 200-step warm-up
+  EXPECT_NEAR(lr(3, 0), peak, 1e-15);                // the first step after it
+  EXPECT_GT(lr(3, 0), lr(3, 1));
+  // halfway through the annealing: step 200 + 800 / 2 = 600
+  EXPECT_NEAR(lr(7, 0), (peak + end) / 2, 1e-12);
+  EXPECT_GT(lr(10, 99), end);  // the last step, nearly at the end
+  EXPECT_LT(lr(10, 99), 1e-7);
+}
+
 }  // namespace
 }  // namespace fmnist

@@ -27,7 +27,9 @@ struct EvalResult {
 
 // Mean cross-entropy, accuracy and confusion matrix of `model` (in eval mode, on the device of
 // `data`) over `data`, without building autograd graphs.
-EvalResult evaluate(Cnn& model, const Dataset& data, std::int64_t batch_size = kEvalBatchSize);
+// With `tta`, each image's logits are the mean of its own and its mirror's.
+EvalResult evaluate(Net& model, const Dataset& data, std::int64_t batch_size = kEvalBatchSize,
+                    bool tta = false);
 
 struct EvalOptions {
   std::string model_path = "model.pt";
@@ -38,6 +40,7 @@ struct EvalOptions {
   bool json = false;                     // the report as one JSON document
   std::optional<std::string> plots_dir;  // where the PNGs go; default: beside the model
   bool no_plots = false;
+  bool tta = false;  // test-time augmentation: average with each image's mirror
 };
 
 // `fmnist eval`: loads the checkpoint and the split, evaluates, writes the confusion heat-map

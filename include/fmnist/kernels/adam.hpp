@@ -12,8 +12,9 @@ namespace fmnist {
 // parameter (two of them allocating); that was a tenth of a training step. The state stays
 // in `optimizer` in LibTorch's own form, so saving, loading and resuming are unchanged; the
 // values equal LibTorch's up to float rounding. Other parameters, and AMSGrad, take
-// LibTorch's step.
-void adam_step(torch::optim::Adam& optimizer);
+// LibTorch's step. A `decoupled_weight_decay` above 0 makes it AdamW (PyTorch's): each weight
+// that takes a step first shrinks by lr * decoupled_weight_decay.
+void adam_step(torch::optim::Adam& optimizer, double decoupled_weight_decay = 0);
 
 // What Adam keeps for one parameter: all that resuming a run needs besides the weights.
 struct AdamMoments {

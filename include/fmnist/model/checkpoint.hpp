@@ -44,6 +44,11 @@ struct TrainSettings {
   std::int64_t patience = 0;  // 0: no early stopping
   bool augment = false;
   std::string device;  // where it was trained, e.g. "cpu (2 threads)"
+  // Since fmnist 0.3 (absent before: the values of older fmnist):
+  std::string recipe;              // the recipe the run started from, e.g. "accurate"
+  std::string optimizer = "adam";  // "adam" or "adamw" (decoupled weight decay)
+  double label_smoothing = 0;      // of the cross-entropy loss's targets
+  double erasing = 0;              // probability of random erasing per training image
 };
 
 // Loss and accuracy (a fraction) of a model on a split; NaN where not measured.
@@ -73,7 +78,7 @@ struct Checkpoint {
   std::int64_t best_epoch = 0;  // the epoch that reached it
   std::string fmnist_version;
   std::string torch_version;
-  Cnn model;
+  Net model;
   std::vector<AdamMoments> optimizer_state;          // in parameter order; empty: none
   std::int64_t format_version = kCheckpointVersion;  // of the file it was read from
 };

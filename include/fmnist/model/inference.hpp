@@ -14,7 +14,9 @@ namespace fmnist {
 // loading, and not before changing them.
 class InferenceModel {
  public:
-  explicit InferenceModel(Cnn model);
+  // With `mirror_average` (test-time augmentation, --tta), logits() are the mean of the logits
+  // of each image and of its left-right mirror.
+  explicit InferenceModel(Net model, bool mirror_average = false);
 
   // Logits for float inputs [N, 1, 28, 28] in [0, 1], without autograd.
   torch::Tensor logits(const torch::Tensor& inputs);
@@ -22,7 +24,10 @@ class InferenceModel {
   bool uses_onednn() const { return onednn_; }
 
  private:
-  Cnn model_;
+  Net model_;
+  torch::Tensor logits_of(const torch::Tensor& inputs);
+
+  bool mirror_average_ = false;
   bool onednn_ = false;
   torch::Tensor conv1_weight_, conv1_bias_, conv2_weight_, conv2_bias_;  // oneDNN layout
   torch::Tensor fc1_weight_, fc1_bias_, fc2_weight_, fc2_bias_;

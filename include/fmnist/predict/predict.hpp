@@ -26,6 +26,7 @@ struct PredictOptions {
   std::int64_t batch_size = kPredictBatchSize;
   std::string device = "auto";
   int threads = 0;
+  bool tta = false;  // test-time augmentation: average with each image's mirror
 };
 
 // The `top_k` most probable classes of each input (float [N, 1, 28, 28]), best first.

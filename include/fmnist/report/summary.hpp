@@ -10,7 +10,10 @@ namespace fmnist {
 
 // A Keras-style table of `model`'s layers (name and type, output shape for a batch of 28x28
 // images, parameters) with the totals; batch-norm running statistics are not parameters.
-std::string format_model_summary(Cnn& model);
+std::string format_model_summary(Net& model);
+
+// The `fmnist train` command line that repeats the checkpoint's run, every setting spelled out.
+std::string training_command(const Checkpoint& checkpoint);
 
 // What `fmnist info` prints about a checkpoint: the training command that repeats it (every
 // setting), data, device, versions, epochs and metrics, then the model summary.

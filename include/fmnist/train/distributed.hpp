@@ -112,6 +112,6 @@ class ProcessGroup {
 };
 
 // Loss and accuracy of `model` on `data`, each rank evaluating its part.
-SplitMetrics evaluate_sharded(ProcessGroup& group, Cnn& model, const Dataset& data);
+SplitMetrics evaluate_sharded(ProcessGroup& group, Net& model, const Dataset& data);
 
 }  // namespace fmnist

@@ -9,28 +9,34 @@
 #include "fmnist/model/checkpoint.hpp"
 #include "fmnist/model/model.hpp"
 #include "fmnist/train/distributed.hpp"
+#include "fmnist/train/recipe.hpp"
 #include "fmnist/train/schedule.hpp"
 
 namespace fmnist {
 
-// `fmnist train`'s flags. A resumed run keeps the settings stored in its checkpoint (all but
+// `fmnist train`'s flags. `recipe` gives every training setting; a flag that is set overrides
+// the recipe's value. A resumed run keeps the settings stored in its checkpoint (all but
 // epochs, data_dir, out, checkpoint_dir, device and threads), so that it draws what the
 // uninterrupted run would have.
 struct TrainOptions {
-  std::int64_t epochs = 20;
-  std::int64_t batch_size = 128;
-  double learning_rate = 1e-3;
+  std::string recipe = kRecipeTutorial;
+  std::optional<std::int64_t> epochs;
+  std::optional<std::int64_t> batch_size;
+  std::optional<double> learning_rate;
+  std::optional<std::string> arch;
+  std::optional<std::string> optimizer;
+  std::optional<std::string> lr_schedule;
+  std::optional<std::int64_t> warmup_epochs;
+  std::optional<double> weight_decay;  // adam: L2 in the gradients; adamw: decoupled
+  std::optional<double> label_smoothing;
+  std::optional<double> erasing;
+  std::optional<bool> augment;
   std::int64_t seed = 42;
-  std::string arch = kCnnArch;
   std::string validation = kValidateOnSplit;  // or kValidateOnTest
   double val_split = 0.1;
-  std::string lr_schedule = kScheduleNone;
-  std::int64_t warmup_epochs = 0;
   std::int64_t step_size = 10;
   double step_gamma = 0.1;
-  double weight_decay = 0;    // L2 penalty in Adam's gradients (PyTorch's Adam weight_decay)
   std::int64_t patience = 0;  // stop after this many epochs without a better validation accuracy
-  bool augment = false;
   std::optional<std::string> data_dir;
   std::string out = "model.pt";
   std::optional<std::string> resume;          // a checkpoint to continue from
@@ -60,6 +66,10 @@ struct CheckpointFiles {
   std::filesystem::path history_plot;  // <stem>.history.png: its loss and accuracy curves
 };
 CheckpointFiles checkpoint_files(const TrainOptions& options);
+
+// The recipe `options.recipe` with every flag that `options` sets applied over it; UsageError
+// for an unknown recipe or a setting that cannot work.
+Recipe resolve_recipe(const TrainOptions& options);
 
 // `fmnist train`: Adam (Keras defaults) on the training split, validated after every epoch on a
 // held-out part of it (or, with validation "test", on the test split), the `last` and `best`

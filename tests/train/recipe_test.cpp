@@ -1,0 +1,75 @@
+#include "fmnist/train/recipe.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fmnist/base/error.hpp"
+#include "fmnist/train/train.hpp"
+
+namespace fmnist {
+namespace {
+
+TEST(RecipeTest, TutorialIsTodaysDefaults) {
+  Recipe tutorial = resolve_recipe(TrainOptions{});
+  EXPECT_EQ(tutorial.arch, kCnnArch);
+  EXPECT_EQ(tutorial.settings.recipe, kRecipeTutorial);
+  EXPECT_EQ(tutorial.settings.epochs, 20);
+  EXPECT_EQ(tutorial.settings.batch_size, 128);
+  EXPECT_DOUBLE_EQ(tutorial.settings.learning_rate, 1e-3);
+  EXPECT_EQ(tutorial.settings.optimizer, kOptimizerAdam);
+  EXPECT_EQ(tutorial.settings.lr_schedule, kScheduleNone);
+  EXPECT_DOUBLE_EQ(tutorial.settings.weight_decay, 0);
+  EXPECT_DOUBLE_EQ(tutorial.settings.label_smoothing, 0);
+  EXPECT_FALSE(tutorial.settings.augment);
+}
+
+TEST(RecipeTest, AccurateTrainsTheResNetWithAdamWAndOneCycle) {
+  TrainOptions options;
+  options.recipe = kRecipeAccurate;
+  Recipe accurate = resolve_recipe(options);
+  EXPECT_EQ(accurate.arch, kResNetArch);
+  EXPECT_EQ(accurate.settings.recipe, kRecipeAccurate);
+  EXPECT_EQ(accurate.settings.optimizer, kOptimizerAdamW);
+  EXPECT_EQ(accurate.settings.lr_schedule, kScheduleOneCycle);
+  EXPECT_GT(accurate.settings.label_smoothing, 0);
+  EXPECT_TRUE(accurate.settings.augment);
+}
+
+TEST(RecipeTest, ExplicitFlagsOverrideTheRecipe) {
+  TrainOptions options;
+  options.recipe = kRecipeAccurate;
+  options.epochs = 3;
+  options.arch = kCnnBnArch;
+  options.augment = false;
+  options.learning_rate = 0.5;
+  options.label_smoothing = 0.0;
+  options.seed = 7;
+  Recipe resolved = resolve_recipe(options);
+  EXPECT_EQ(resolved.arch, kCnnBnArch);
+  EXPECT_EQ(resolved.settings.epochs, 3);
+  EXPECT_FALSE(resolved.settings.augment);
+  EXPECT_DOUBLE_EQ(resolved.settings.learning_rate, 0.5);
+  EXPECT_DOUBLE_EQ(resolved.settings.label_smoothing, 0);
+  EXPECT_EQ(resolved.settings.seed, 7);
+  EXPECT_EQ(resolved.settings.optimizer, kOptimizerAdamW);  // not overridden: the recipe's
+}
+
+TEST(RecipeTest, RejectsUnknownNamesAndSettingsThatCannotWork) {
+  TrainOptions options;
+  options.recipe = "fastest";
+  EXPECT_THROW(resolve_recipe(options), UsageError);
+  options = TrainOptions{};
+  options.optimizer = "sgd-ish";
+  EXPECT_THROW(resolve_recipe(options), UsageError);
+  options = TrainOptions{};
+  options.arch = "resnet50";
+  EXPECT_THROW(resolve_recipe(options), UsageError);
+  options = TrainOptions{};
+  options.label_smoothing = 1.0;
+  EXPECT_THROW(resolve_recipe(options), UsageError);
+  options = TrainOptions{};
+  options.warmup_epochs = 30;  // more than the 20 epochs
+  EXPECT_THROW(resolve_recipe(options), UsageError);
+}
+
+}  // namespace
+}  // namespace fmnist
