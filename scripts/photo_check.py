@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
 import common  # noqa: E402
@@ -28,10 +28,8 @@ import common  # noqa: E402
 
 def photo_of(item, rng):
     """A product-photo-like RGB PIL image of a 28x28 uint8 item tensor (light on black)."""
-    pixels = Image.fromarray(255 - item.numpy(), mode="L")  # dark item on white
-    rows = (item > 25).any(1).nonzero().flatten().tolist()
-    cols = (item > 25).any(0).nonzero().flatten().tolist()
-    pixels = pixels.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    light = Image.fromarray(item.numpy(), mode="L")
+    pixels = Image.fromarray(255 - item.numpy(), mode="L").crop(light.getbbox())  # dark on white
     big = rng.random() < 0.02
     longest = rng.randint(1400, 1900) if big else rng.randint(40, 400)
     scale = longest / max(pixels.size)
@@ -45,9 +43,7 @@ def photo_of(item, rng):
     top = rng.randint(0, frame - size[1])
     # The item darkens the page: multiply, so the page's tint shows through light parts.
     region = photo.crop((left, top, left + size[0], top + size[1]))
-    item_rgb = Image.merge("RGB", [pixels] * 3)
-    photo.paste(Image.composite(item_rgb, region, pixels.point(lambda v: 255 - v)),
-                (left, top))
+    photo.paste(ImageChops.multiply(region, Image.merge("RGB", [pixels] * 3)), (left, top))
     return photo
 
 
