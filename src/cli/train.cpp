@@ -35,8 +35,10 @@ void add_train_command(CLI::App& app) {
   command->add_option("--batch-size", options->batch_size, "Images per training step")
       ->check(CLI::Range(std::int64_t{1}, kMaxBatchSize))
       ->group(recipe_settings);
-  command->add_option("--optimizer", options->optimizer, "adam or adamw")
-      ->check(CLI::IsMember({kOptimizerAdam, kOptimizerAdamW}))
+  command
+      ->add_option("--optimizer", options->optimizer,
+                   "adam, adamw (decoupled weight decay) or sgd (Nesterov momentum 0.9)")
+      ->check(CLI::IsMember({kOptimizerAdam, kOptimizerAdamW, kOptimizerSgd}))
       ->group(recipe_settings);
   command->add_option("--lr", options->learning_rate, "Learning rate (onecycle: its peak)")
       ->check(positive_number())
@@ -54,7 +56,7 @@ void add_train_command(CLI::App& app) {
       ->group(recipe_settings);
   command
       ->add_option("--weight-decay", options->weight_decay,
-                   "adam: L2 penalty added to the gradients; adamw: decoupled decay")
+                   "adam, sgd: L2 penalty added to the gradients; adamw: decoupled decay")
       ->check(non_negative_number())
       ->group(recipe_settings);
   command

@@ -5,48 +5,26 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <sstream>
-#include <string>
-#include <type_traits>
+
+#include "optimizer_state.hpp"
 
 namespace fmnist {
 namespace {
 
 constexpr std::int64_t kGrainSize = 1 << 14;
 
-// The optimizer's state is keyed by the parameter's TensorImpl: its address printed as a
-// string in LibTorch 1.13, the address itself in LibTorch 2.
-template <typename Key>
-Key state_key(const torch::Tensor& parameter) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream key;
-    key << parameter.unsafeGetTensorImpl();
-    return key.str();
-  } else {
-    return parameter.unsafeGetTensorImpl();
-  }
-}
+using detail::laid_out_like;
 
 // The parameter's moments, created as LibTorch's Adam creates them on a parameter's first step.
 torch::optim::AdamParamState& param_state(torch::optim::Adam& optimizer,
                                           const torch::Tensor& parameter) {
-  auto& states = optimizer.state();
-  auto key = state_key<typename std::decay_t<decltype(states)>::key_type>(parameter);
-  auto found = states.find(key);
-  if (found == states.end()) {
+  return detail::state_of<torch::optim::AdamParamState>(optimizer, parameter, [&] {
     auto state = std::make_unique<torch::optim::AdamParamState>();
     state->step(0);
     state->exp_avg(torch::zeros_like(parameter, torch::MemoryFormat::Preserve));
     state->exp_avg_sq(torch::zeros_like(parameter, torch::MemoryFormat::Preserve));
-    found = states.emplace(key, std::move(state)).first;
-  }
-  return static_cast<torch::optim::AdamParamState&>(*found->second);
-}
-
-// `tensor` with the parameter's strides, so that all four can be walked by one flat index.
-torch::Tensor laid_out_like(const torch::Tensor& tensor, const torch::Tensor& parameter) {
-  if (tensor.strides() == parameter.strides()) return tensor;
-  return torch::empty_like(parameter).copy_(tensor);
+    return state;
+  });
 }
 
 bool takes_fused_step(const torch::Tensor& parameter, const torch::optim::AdamOptions& options) {
@@ -100,31 +78,29 @@ void libtorch_step(torch::optim::Adam& optimizer, double decoupled_weight_decay)
 
 }  // namespace
 
-std::vector<AdamMoments> adam_moments(const torch::optim::Adam& optimizer) {
-  const auto& states = optimizer.state();
-  std::vector<AdamMoments> moments;
+std::vector<OptimizerMoments> adam_moments(const torch::optim::Adam& optimizer) {
+  std::vector<OptimizerMoments> moments;
   for (const auto& group : optimizer.param_groups()) {
     for (const auto& parameter : group.params()) {
-      auto key = state_key<typename std::decay_t<decltype(states)>::key_type>(parameter);
-      auto found = states.find(key);
-      if (found == states.end()) {
-        moments.push_back({0, torch::zeros_like(parameter), torch::zeros_like(parameter)});
+      const auto* state =
+          detail::find_state<const torch::optim::AdamParamState>(optimizer, parameter);
+      if (!state) {
+        moments.push_back({0, torch::zeros_like(parameter), torch::zeros_like(parameter), {}});
         continue;
       }
-      const auto& state = static_cast<const torch::optim::AdamParamState&>(*found->second);
-      moments.push_back({state.step(), state.exp_avg(), state.exp_avg_sq()});
+      moments.push_back({state->step(), state->exp_avg(), state->exp_avg_sq(), {}});
     }
   }
   return moments;
 }
 
-void set_adam_moments(torch::optim::Adam& optimizer, const std::vector<AdamMoments>& moments) {
+void set_adam_moments(torch::optim::Adam& optimizer, const std::vector<OptimizerMoments>& moments) {
   torch::NoGradGuard no_grad;
   std::size_t index = 0;
   for (auto& group : optimizer.param_groups()) {
     for (auto& parameter : group.params()) {
       TORCH_CHECK(index < moments.size(), "fewer optimizer moments than parameters");
-      const AdamMoments& m = moments[index++];
+      const OptimizerMoments& m = moments[index++];
       torch::optim::AdamParamState& state = param_state(optimizer, parameter);
       state.step(m.step);
       state.exp_avg(torch::empty_like(parameter).copy_(m.exp_avg));

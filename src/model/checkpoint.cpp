@@ -23,6 +23,28 @@
 namespace fmnist {
 namespace {
 
+// The optimizer states a checkpoint can hold, named by the optimizer they come from, and the
+// tensors each keeps per parameter (Adam's serve adam and adamw).
+constexpr const char* kAdamState = "adam";
+constexpr const char* kSgdState = "sgd";
+
+struct StateTensor {
+  const char* name;
+  torch::Tensor OptimizerMoments::*member;
+};
+
+const char* state_name(const std::string& optimizer) {
+  return optimizer == kOptimizerSgd ? kSgdState : kAdamState;
+}
+
+const std::vector<StateTensor>& state_tensors(const std::string& state) {
+  static const std::vector<StateTensor> adam = {{"exp_avg", &OptimizerMoments::exp_avg},
+                                                {"exp_avg_sq", &OptimizerMoments::exp_avg_sq}};
+  static const std::vector<StateTensor> sgd = {
+      {"momentum_buffer", &OptimizerMoments::momentum_buffer}};
+  return state == kSgdState ? sgd : adam;
+}
+
 namespace fs = std::filesystem;
 using detail::ArchiveEntry;
 using Json = nlohmann::ordered_json;
@@ -77,8 +99,9 @@ Json metadata_of(const Checkpoint& checkpoint) {
                    {"torch_version", TORCH_VERSION}};
   if (!checkpoint.optimizer_state.empty()) {
     Json steps = Json::array();
-    for (const AdamMoments& moments : checkpoint.optimizer_state) steps.push_back(moments.step);
-    metadata["optimizer"] = {{"name", "adam"}, {"steps", steps}};
+    for (const OptimizerMoments& moments : checkpoint.optimizer_state)
+      steps.push_back(moments.step);
+    metadata["optimizer"] = {{"name", state_name(s.optimizer)}, {"steps", steps}};
   }
   return metadata;
 }
@@ -109,9 +132,10 @@ c10::IValue document_of(const Checkpoint& checkpoint) {
   if (!checkpoint.optimizer_state.empty()) {
     c10::impl::GenericDict moments = tensor_dict();
     for (std::size_t i = 0; i < checkpoint.optimizer_state.size(); ++i) {
-      const AdamMoments& m = checkpoint.optimizer_state[i];
-      moments.insert(std::to_string(i) + ".exp_avg", storable(m.exp_avg));
-      moments.insert(std::to_string(i) + ".exp_avg_sq", storable(m.exp_avg_sq));
+      const OptimizerMoments& m = checkpoint.optimizer_state[i];
+      for (const StateTensor& tensor : state_tensors(state_name(checkpoint.settings.optimizer))) {
+        moments.insert(std::to_string(i) + "." + tensor.name, storable(m.*tensor.member));
+      }
     }
     document.insert("optimizer", moments);
   }
@@ -377,29 +401,34 @@ void read_weights(const DocumentReader& r, const c10::impl::GenericDict& weights
   }
 }
 
-std::vector<AdamMoments> read_moments(const DocumentReader& r,
-                                      const c10::impl::GenericDict& moments, const Json& metadata,
-                                      Net& model) {
-  const Json& steps =
-      r.field(r.field(metadata, "optimizer", "optimizer"), "steps", "optimizer.steps");
+std::vector<OptimizerMoments> read_moments(const DocumentReader& r,
+                                           const c10::impl::GenericDict& moments,
+                                           const Json& metadata, Net& model) {
+  const Json& optimizer = r.field(metadata, "optimizer", "optimizer");
+  const Json& steps = r.field(optimizer, "steps", "optimizer.steps");
+  const Json& name = r.field(optimizer, "name", "optimizer.name");
+  if (!name.is_string() || (name != kAdamState && name != kSgdState)) {
+    r.corrupt("'optimizer.name' is not " + std::string(kAdamState) + " or " + kSgdState);
+  }
+  const std::vector<StateTensor>& tensors = state_tensors(name.get<std::string>());
   std::vector<torch::Tensor> parameters = model->parameters();
   if (!steps.is_array() || steps.size() != parameters.size() ||
-      moments.size() != 2 * parameters.size()) {
+      moments.size() != tensors.size() * parameters.size()) {
     r.corrupt("the optimizer state does not fit the architecture's " +
               std::to_string(parameters.size()) + " parameters");
   }
-  std::vector<AdamMoments> result;
+  std::vector<OptimizerMoments> result(parameters.size());
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     const std::string prefix = std::to_string(i) + ".";
     if (!steps[i].is_number_integer() || steps[i].get<std::int64_t>() < 0) {
       r.corrupt("'optimizer.steps' holds something other than step counts");
     }
-    auto moment = [&](const std::string& name) {
-      const std::string key = prefix + name;
-      return check_tensor(r, entry(r, moments, key, "optimizer." + key), parameters[i],
-                          "optimizer." + key);
-    };
-    result.push_back({steps[i].get<std::int64_t>(), moment("exp_avg"), moment("exp_avg_sq")});
+    result[i].step = steps[i].get<std::int64_t>();
+    for (const StateTensor& tensor : tensors) {
+      const std::string key = prefix + tensor.name;
+      result[i].*tensor.member = check_tensor(r, entry(r, moments, key, "optimizer." + key),
+                                              parameters[i], "optimizer." + key);
+    }
   }
   return result;
 }
@@ -466,9 +495,11 @@ Checkpoint read_current_format(const std::string& bytes,
 void move_to(Checkpoint& checkpoint, torch::Device device) {
   checkpoint.model->to(device);
   checkpoint.model->eval();
-  for (AdamMoments& moments : checkpoint.optimizer_state) {
-    moments.exp_avg = moments.exp_avg.to(device);
-    moments.exp_avg_sq = moments.exp_avg_sq.to(device);
+  for (OptimizerMoments& moments : checkpoint.optimizer_state) {
+    for (torch::Tensor* tensor :
+         {&moments.exp_avg, &moments.exp_avg_sq, &moments.momentum_buffer}) {
+      if (tensor->defined()) *tensor = tensor->to(device);
+    }
   }
 }
 

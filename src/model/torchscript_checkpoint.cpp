@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "fmnist/base/error.hpp"
+#include "fmnist/kernels/adam.hpp"
 
 namespace fmnist::detail {
 namespace {
@@ -245,8 +246,8 @@ Checkpoint read_checkpoint(torch::serialize::InputArchive& archive, const std::s
   return checkpoint;
 }
 
-std::vector<AdamMoments> read_adam_moments(torch::serialize::InputArchive& archive, Net& model,
-                                           const TrainSettings& settings) {
+std::vector<OptimizerMoments> read_adam_moments(torch::serialize::InputArchive& archive, Net& model,
+                                                const TrainSettings& settings) {
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(settings.learning_rate));
   optimizer.load(archive);

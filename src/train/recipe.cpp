@@ -57,8 +57,9 @@ void check_settings(const TrainSettings& settings) {
   if (!finite_at_least_zero(settings.weight_decay)) {
     throw UsageError("--weight-decay: must be a number of at least 0");
   }
-  if (settings.optimizer != kOptimizerAdam && settings.optimizer != kOptimizerAdamW) {
-    throw UsageError("--optimizer: '" + settings.optimizer + "' is not adam or adamw");
+  if (settings.optimizer != kOptimizerAdam && settings.optimizer != kOptimizerAdamW &&
+      settings.optimizer != kOptimizerSgd) {
+    throw UsageError("--optimizer: '" + settings.optimizer + "' is not adam, adamw or sgd");
   }
   if (!finite_at_least_zero(settings.label_smoothing) || settings.label_smoothing >= 1) {
     throw UsageError("--label-smoothing: must be at least 0 and below 1");

@@ -15,12 +15,12 @@
 #include "fmnist/data/dataset.hpp"
 #include "fmnist/data/validation.hpp"
 #include "fmnist/eval/evaluate.hpp"
-#include "fmnist/kernels/adam.hpp"
 #include "fmnist/report/summary.hpp"
 #include "fmnist/train/distributed.hpp"
 #include "fmnist/train/history.hpp"
 #include "fmnist/train/history_csv.hpp"
 #include "fmnist/train/launcher.hpp"
+#include "fmnist/train/optimizer.hpp"
 #include "fmnist/train/progress.hpp"
 
 namespace fmnist {
@@ -28,8 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-constexpr double kAdamEpsilon = 1e-7;  // Keras' default, not PyTorch's 1e-8
 
 // `writes_files`: only rank 0 writes, so only its directories must exist. The recipe's
 // settings are checked by resolve_recipe.
@@ -112,7 +110,7 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate)
 
 struct EpochContext {
   Net& model;
-  torch::optim::Adam& optimizer;
+  torch::optim::Optimizer& optimizer;
   const Dataset& data;
   const TrainSettings& settings;
   const InterruptGuard& interrupts;
@@ -167,8 +165,7 @@ SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
       count += part.size();
     }
     group.sum_gradients(context.model->parameters());
-    adam_step(context.optimizer,
-              context.settings.optimizer == kOptimizerAdamW ? context.settings.weight_decay : 0);
+    optimizer_step(context.optimizer, context.settings);
     if (progress.due() && count > 0) {
       progress.draw(step + 1, loss_sum.item<double>() / count, correct.item<double>() / count);
     }
@@ -202,16 +199,16 @@ bool record_best(Checkpoint& checkpoint) {
 }
 
 // The checkpoint as saved: with the optimizer's moments, so that resuming it is exact.
-Checkpoint with_moments(const Checkpoint& checkpoint, const torch::optim::Adam& optimizer) {
+Checkpoint with_moments(const Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer) {
   Checkpoint saved = checkpoint;
-  saved.optimizer_state = adam_moments(optimizer);
+  saved.optimizer_state = optimizer_moments(optimizer);
   return saved;
 }
 
 // After every epoch: `best` if the validation accuracy improved, then `last` and the history,
 // then the log line; each write is atomic, so a kill at any moment leaves the previous
 // versions loadable.
-void save_epoch(const Checkpoint& checkpoint, const torch::optim::Adam& optimizer,
+void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& optimizer,
                 const CheckpointFiles& files, const std::vector<EpochRecord>& history,
                 bool improved) {
   Checkpoint saved = with_moments(checkpoint, optimizer);
@@ -220,17 +217,6 @@ void save_epoch(const Checkpoint& checkpoint, const torch::optim::Adam& optimize
   write_history_csv(history, files.history);
   write_history_plot(history, files.history_plot);
   log_epoch(history.back(), checkpoint.settings);
-}
-
-torch::optim::Adam make_optimizer(const Checkpoint& checkpoint) {
-  const TrainSettings& settings = checkpoint.settings;
-  torch::optim::Adam optimizer(
-      checkpoint.model->parameters(),
-      torch::optim::AdamOptions(settings.learning_rate)
-          .eps(kAdamEpsilon)
-          .weight_decay(settings.optimizer == kOptimizerAdam ? settings.weight_decay : 0));
-  if (!checkpoint.optimizer_state.empty()) set_adam_moments(optimizer, checkpoint.optimizer_state);
-  return optimizer;
 }
 
 // The rows of epochs up to `epoch` that an earlier part of this run wrote, so that a resumed
@@ -345,7 +331,7 @@ TrainResult train(const TrainOptions& options) {
   RunData data = load_run_data(data_dir, settings, device);
   spdlog::info("settings: {}", training_command(checkpoint));
   spdlog::info("device {}, data {}, arch {}", settings.device, data_dir.string(), checkpoint.arch);
-  torch::optim::Adam optimizer = make_optimizer(checkpoint);
+  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(checkpoint);
   spdlog::info("training epochs {}..{}: {} training and {} {} images, batch {}",
                checkpoint.epoch + 1, settings.epochs, data.train.size(), data.val.size(),
                settings.validation == kValidateOnTest ? "test" : "validation", settings.batch_size);
@@ -353,7 +339,7 @@ TrainResult train(const TrainOptions& options) {
   CheckpointFiles files = checkpoint_files(options);
   std::vector<EpochRecord> history = earlier_history(files.history, checkpoint.epoch);
   InterruptGuard interrupts;
-  EpochContext context{checkpoint.model, optimizer, data.train, settings, interrupts, group};
+  EpochContext context{checkpoint.model, *optimizer, data.train, settings, interrupts, group};
   TrainResult result;
   result.rank = group.rank();
   double training_seconds = 0;
@@ -376,14 +362,14 @@ TrainResult train(const TrainOptions& options) {
     checkpoint.epoch = record.epoch;
     history.push_back(record);
     bool improved = record_best(checkpoint);
-    if (group.is_leader()) save_epoch(checkpoint, optimizer, files, history, improved);
+    if (group.is_leader()) save_epoch(checkpoint, *optimizer, files, history, improved);
     training_seconds += record.seconds;
     result.images_per_second = data.train.size() * ++result.epochs_run / training_seconds;
   }
   if (settings.validation == kValidateOnSplit) {
     evaluate_test_once(group, checkpoint, data_dir, device);
   }
-  if (group.is_leader()) save_checkpoint(options.out, with_moments(checkpoint, optimizer));
+  if (group.is_leader()) save_checkpoint(options.out, with_moments(checkpoint, *optimizer));
   group.barrier();  // every rank succeeds only once rank 0 has saved
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;

@@ -7,6 +7,8 @@
 #include <functional>
 
 #include "fmnist/base/error.hpp"
+#include "fmnist/kernels/adam.hpp"
+#include "fmnist/kernels/sgd.hpp"
 #include "test_util.hpp"
 
 namespace fmnist {
@@ -40,7 +42,7 @@ std::string load_error(const std::filesystem::path& path) {
 }
 
 // Adam's moments after one step on random gradients, so that none is zero.
-std::vector<AdamMoments> stepped_moments(Net& model) {
+std::vector<OptimizerMoments> stepped_moments(Net& model) {
   torch::optim::Adam optimizer(model->parameters());
   for (auto& p : model->parameters()) p.mutable_grad() = torch::randn_like(p);
   optimizer.step();
@@ -75,6 +77,27 @@ TEST(CheckpointTest, RoundTripGivesIdenticalLogitsAndMetadata) {
     EXPECT_TRUE(torch::equal(loaded.optimizer_state[i].exp_avg, saved.optimizer_state[i].exp_avg));
     EXPECT_TRUE(
         torch::equal(loaded.optimizer_state[i].exp_avg_sq, saved.optimizer_state[i].exp_avg_sq));
+  }
+}
+
+// SGD keeps one momentum buffer per parameter; the file holds those and no Adam moments.
+TEST(CheckpointTest, RoundTripKeepsSgdMomentumBuffers) {
+  TempDir dir;
+  Checkpoint saved = trained_checkpoint();
+  saved.settings.optimizer = kOptimizerSgd;
+  torch::optim::SGD optimizer(saved.model->parameters(),
+                              torch::optim::SGDOptions(/*lr=*/0.1).momentum(0.9).nesterov(true));
+  for (auto& p : saved.model->parameters()) p.mutable_grad() = torch::randn_like(p);
+  sgd_step(optimizer);
+  saved.optimizer_state = sgd_moments(optimizer);
+  save_checkpoint(dir / "model.pt", saved);
+  Checkpoint loaded = load_checkpoint(dir / "model.pt", torch::kCPU);
+  EXPECT_EQ(loaded.settings.optimizer, kOptimizerSgd);
+  ASSERT_EQ(loaded.optimizer_state.size(), saved.optimizer_state.size());
+  for (std::size_t i = 0; i < saved.optimizer_state.size(); ++i) {
+    EXPECT_TRUE(torch::equal(loaded.optimizer_state[i].momentum_buffer,
+                             saved.optimizer_state[i].momentum_buffer));
+    EXPECT_FALSE(loaded.optimizer_state[i].exp_avg.defined());
   }
 }
 

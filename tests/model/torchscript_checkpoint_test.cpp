@@ -34,7 +34,7 @@ TEST(TorchScriptCheckpointTest, ReleaseCheckpointLoadsWithItsOptimizerState) {
   EXPECT_EQ(old.fmnist_version, "0.1.0");
   EXPECT_EQ(count_parameters(*old.model), 225034);
   ASSERT_EQ(old.optimizer_state.size(), old.model->parameters().size());
-  for (const AdamMoments& moments : old.optimizer_state) {
+  for (const OptimizerMoments& moments : old.optimizer_state) {
     EXPECT_EQ(moments.step, 2);  // 200 images in batches of 128
     EXPECT_GT(moments.exp_avg_sq.abs().sum().item<double>(), 0);
   }

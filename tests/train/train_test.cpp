@@ -200,6 +200,30 @@ TEST_F(TrainTest, ResumedRunWithEveryFeatureEndsWithUninterruptedWeights) {
   }
 }
 
+// SGD's momentum buffers travel in the checkpoint: a resumed run ends where an uninterrupted one
+// does, and the optimizer is the one the run started with.
+TEST_F(TrainTest, ResumedSgdRunEndsWithUninterruptedWeights) {
+  TrainOptions full = options("full-sgd.pt", 2);
+  full.optimizer = kOptimizerSgd;
+  full.learning_rate = 0.05;
+  full.weight_decay = 5e-4;
+  train(full);
+  TrainOptions part = full;
+  part.out = (out_ / "part-sgd.pt").string();
+  part.epochs = 1;
+  train(part);
+  TrainOptions resumed = options("part-sgd.pt", 2);
+  resumed.resume = resumed.out;
+  train(resumed);
+  EXPECT_TRUE(same_weights(full.out, resumed.out));
+  EXPECT_EQ(load_checkpoint(resumed.out, torch::kCPU).settings.optimizer, kOptimizerSgd);
+  TrainOptions adam = full;  // the optimizer is really SGD: Adam takes other steps
+  adam.optimizer = kOptimizerAdam;
+  adam.out = (out_ / "adam.pt").string();
+  train(adam);
+  EXPECT_FALSE(same_weights(full.out, adam.out));
+}
+
 TEST_F(TrainTest, ResumeStartsTheHistoryAfreshWhenItIsNotOurs) {
   TrainOptions first = options("odd.pt", 1);
   train(first);

@@ -2,8 +2,9 @@
 
 #include <torch/torch.h>
 
-#include <cstdint>
 #include <vector>
+
+#include "fmnist/kernels/optimizer_moments.hpp"
 
 namespace fmnist {
 
@@ -16,19 +17,12 @@ namespace fmnist {
 // that takes a step first shrinks by lr * decoupled_weight_decay.
 void adam_step(torch::optim::Adam& optimizer, double decoupled_weight_decay = 0);
 
-// What Adam keeps for one parameter: all that resuming a run needs besides the weights.
-struct AdamMoments {
-  std::int64_t step = 0;
-  torch::Tensor exp_avg;
-  torch::Tensor exp_avg_sq;
-};
-
 // The moments of every parameter of `optimizer`, in parameter order; a parameter that has not
 // taken a step yet has step 0 and zero moments (what Adam's first step starts from).
-std::vector<AdamMoments> adam_moments(const torch::optim::Adam& optimizer);
+std::vector<OptimizerMoments> adam_moments(const torch::optim::Adam& optimizer);
 
 // Gives `optimizer` these moments (from adam_moments, in parameter order), on each parameter's
 // device and in its memory layout. The sizes must match the parameters'.
-void set_adam_moments(torch::optim::Adam& optimizer, const std::vector<AdamMoments>& moments);
+void set_adam_moments(torch::optim::Adam& optimizer, const std::vector<OptimizerMoments>& moments);
 
 }  // namespace fmnist

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fmnist/kernels/adam.hpp"
+#include "fmnist/kernels/optimizer_moments.hpp"
 #include "fmnist/model/model.hpp"
 
 namespace fmnist {
@@ -24,6 +24,10 @@ inline constexpr std::int64_t kTorchScriptCheckpointVersion = 1;
 
 inline constexpr const char* kValidateOnSplit = "split";  // a held-out part of the train set
 inline constexpr const char* kValidateOnTest = "test";    // the tutorial's way
+
+inline constexpr const char* kOptimizerAdam = "adam";
+inline constexpr const char* kOptimizerAdamW = "adamw";  // Adam with decoupled weight decay
+inline constexpr const char* kOptimizerSgd = "sgd";      // with Nesterov momentum
 
 // How a checkpoint's model was trained (every `fmnist train` flag that shapes the model);
 // stored so runs can be repeated and resumed. Fields missing in an older checkpoint load with
@@ -46,7 +50,7 @@ struct TrainSettings {
   std::string device;  // where it was trained, e.g. "cpu (2 threads)"
   // Since fmnist 0.3 (absent before: the values of older fmnist):
   std::string recipe;              // the recipe the run started from, e.g. "accurate"
-  std::string optimizer = "adam";  // "adam" or "adamw" (decoupled weight decay)
+  std::string optimizer = "adam";  // "adam", "adamw" (decoupled weight decay) or "sgd"
   double label_smoothing = 0;      // of the cross-entropy loss's targets
   double erasing = 0;              // probability of random erasing per training image
 };
@@ -66,7 +70,7 @@ struct Metrics {
 };
 
 // Everything one checkpoint file holds. The optimizer state is present in files written during
-// training; restore it with set_adam_moments.
+// training; make_optimizer (train/optimizer) restores it.
 struct Checkpoint {
   std::string arch = kCnnArch;
   std::vector<std::string> class_names = fashion_class_names();
@@ -79,7 +83,7 @@ struct Checkpoint {
   std::string fmnist_version;
   std::string torch_version;
   Net model;
-  std::vector<AdamMoments> optimizer_state;          // in parameter order; empty: none
+  std::vector<OptimizerMoments> optimizer_state;     // in parameter order; empty: none
   std::int64_t format_version = kCheckpointVersion;  // of the file it was read from
 };
 

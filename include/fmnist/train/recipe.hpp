@@ -4,13 +4,12 @@
 #include <vector>
 
 #include "fmnist/model/checkpoint.hpp"
+#include "fmnist/train/optimizer.hpp"
 
 namespace fmnist {
 
 inline constexpr const char* kRecipeTutorial = "tutorial";
 inline constexpr const char* kRecipeAccurate = "accurate";
-inline constexpr const char* kOptimizerAdam = "adam";
-inline constexpr const char* kOptimizerAdamW = "adamw";
 
 // A named set of training settings and the architecture they train.
 struct Recipe {
