@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "fmnist/model/checkpoint.hpp"
 #include "fmnist/model/model.hpp"
@@ -69,6 +70,13 @@ TEST(ToPytorchTest, PythonResNetGivesFmnistsLogits) {
   write_inputs_and_logits(dir);
   EXPECT_EQ(run_check(dir, "logits.f32"), 0) << testing::read_bytes(dir / "out.txt");
   EXPECT_EQ(run_check(dir, "off.f32"), 1) << testing::read_bytes(dir / "out.txt");
+
+  // torch.onnx.export traces the residual network too: the file holds all 304,122 weights.
+  std::string export_onnx = "cd '" + dir.path().string() +
+                            "' && '" FMNIST_PYTHON "' '" FMNIST_SCRIPTS_DIR
+                            "/to_pytorch.py' model.pt --onnx model.onnx >out.txt 2>&1";
+  ASSERT_EQ(std::system(export_onnx.c_str()), 0) << testing::read_bytes(dir / "out.txt");
+  EXPECT_GT(std::filesystem::file_size(dir / "model.onnx"), 304122u * sizeof(float));
 }
 
 TEST(ToPytorchTest, PythonModelGivesFmnistsLogits) {
