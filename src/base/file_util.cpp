@@ -91,12 +91,16 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   if (dir.get() >= 0) ::fsync(dir.get());
 }
 
-void check_writable_directory(std::filesystem::path directory, const std::string& flag) {
+void make_output_directory(std::filesystem::path directory, const std::string& flag) {
   if (directory.empty()) directory = ".";
   std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) {
+    throw UsageError(flag + ": cannot create the directory " + directory.string() + ": " +
+                     ec.message());
+  }
   if (!std::filesystem::is_directory(directory, ec) || ::access(directory.c_str(), W_OK) != 0) {
-    throw UsageError(flag + ": directory " + directory.string() +
-                     " does not exist or is not writable");
+    throw UsageError(flag + ": directory " + directory.string() + " is not writable");
   }
 }
 

@@ -44,10 +44,10 @@ EvalPlotPaths eval_plot_paths(const std::string& model_path,
                               const std::optional<std::string>& plots_dir) {
   std::filesystem::path model(model_path);
   std::filesystem::path dir = plots_dir ? std::filesystem::path(*plots_dir) : model.parent_path();
-  check_writable_directory(dir, plots_dir ? "--plots " + *plots_dir
-                                          : "the plots beside " + model_path +
-                                                " (--plots DIR chooses another place, "
-                                                "--no-plots none)");
+  make_output_directory(dir, plots_dir ? "--plots " + *plots_dir
+                                       : "the plots beside " + model_path +
+                                             " (--plots DIR chooses another place, "
+                                             "--no-plots none)");
   std::string stem = model.stem().string();
   return {dir / (stem + ".confusion.png"), dir / (stem + ".errors.png")};
 }

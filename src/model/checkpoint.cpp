@@ -597,6 +597,7 @@ std::int64_t upgrade_checkpoint(const fs::path& from, const fs::path& to) {
 }
 
 void run_checkpoint_upgrade(const CheckpointUpgradeOptions& options, std::ostream& out) {
+  make_output_directory(fs::path(options.to).parent_path(), std::string(options.to));
   std::int64_t version = upgrade_checkpoint(options.from, options.to);
   out << options.from << " (format " << version << ") -> " << options.to << " (format "
       << kCheckpointVersion << ")\n";

@@ -30,16 +30,6 @@ void check_options(const PredictOptions& options) {
   if (options.batch_size < 1) throw UsageError("--batch-size: must be a number above 0");
 }
 
-// Before any prediction, so an unusable --save-input stops the run instead of failing each input.
-void make_save_directory(const std::string& dir) {
-  std::error_code error;
-  fs::create_directories(dir, error);
-  if (error || !fs::is_directory(dir)) {
-    throw UsageError("--save-input " + dir + ": cannot create the directory" +
-                     (error ? ": " + error.message() : ""));
-  }
-}
-
 class ChunkPredictor {
  public:
   // The inference model (its weights reordered for oneDNN) is built once for all chunks.
@@ -119,7 +109,9 @@ std::string saved_input_name(std::size_t index, const std::string& input) {
 void run_predict(const PredictOptions& options, std::istream& in, std::ostream& out) {
   OutputFormat format = parse_output_format(options.format);
   check_options(options);
-  if (!options.save_input_dir.empty()) make_save_directory(options.save_input_dir);
+  if (!options.save_input_dir.empty()) {
+    make_output_directory(options.save_input_dir, "--save-input " + options.save_input_dir);
+  }
   configure_runtime(options.threads);
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);

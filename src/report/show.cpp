@@ -75,6 +75,7 @@ std::vector<std::int64_t> select_show_images(const torch::Tensor& labels,
 
 void run_show(const ShowOptions& options, std::ostream& out) {
   Split split = parse_split(options.split);
+  make_output_directory(std::filesystem::path(options.out).parent_path(), "--out " + options.out);
   Dataset data = load_dataset(resolve_data_dir(options.data_dir), split);
   std::vector<std::int64_t> chosen = select_show_images(data.labels, options);
   const std::vector<std::string>& names = fashion_class_names();

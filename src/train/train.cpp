@@ -42,9 +42,9 @@ void check_options(const TrainOptions& options, bool writes_files) {
     throw UsageError("--out " + options.out + ": is a directory; give a file name, e.g. --out " +
                      (out / "model.pt").lexically_normal().string());
   }
-  check_writable_directory(out.parent_path(), "--out " + options.out);
+  make_output_directory(out.parent_path(), "--out " + options.out);
   if (options.checkpoint_dir) {
-    check_writable_directory(*options.checkpoint_dir, "--checkpoint-dir");
+    make_output_directory(*options.checkpoint_dir, "--checkpoint-dir " + *options.checkpoint_dir);
   }
 }
 

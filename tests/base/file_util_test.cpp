@@ -13,7 +13,7 @@ namespace {
 
 std::string usage_error_of(const std::filesystem::path& directory) {
   try {
-    check_writable_directory(directory, "--out x");
+    make_output_directory(directory, "--out x");
   } catch (const UsageError& e) {
     return e.what();
   }
@@ -22,17 +22,23 @@ std::string usage_error_of(const std::filesystem::path& directory) {
 
 TEST(FileUtilTest, WritableDirectoryPasses) {
   testing::TempDir dir;
-  EXPECT_NO_THROW(check_writable_directory(dir.path(), "--out x"));
-  EXPECT_NO_THROW(check_writable_directory("", "--out x"));  // the current directory
+  EXPECT_NO_THROW(make_output_directory(dir.path(), "--out x"));
+  EXPECT_NO_THROW(make_output_directory("", "--out x"));  // the current directory
 }
 
-TEST(FileUtilTest, MissingDirectoryOrFileIsAUsageErrorNamingBoth) {
+TEST(FileUtilTest, MissingDirectoriesAreMade) {
   testing::TempDir dir;
-  EXPECT_EQ(usage_error_of(dir.path() / "missing"), "--out x: directory " +
-                                                        (dir.path() / "missing").string() +
-                                                        " does not exist or is not writable");
+  EXPECT_NO_THROW(make_output_directory(dir.path() / "a" / "b", "--out x"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "a" / "b"));
+}
+
+TEST(FileUtilTest, ADirectoryThatCannotBeMadeIsAUsageErrorNamingBoth) {
+  testing::TempDir dir;
   std::ofstream(dir.path() / "file") << "x";
-  EXPECT_NE(usage_error_of(dir.path() / "file").find("does not exist or is not writable"),
+  EXPECT_EQ(usage_error_of(dir.path() / "file" / "sub"),
+            "--out x: cannot create the directory " + (dir.path() / "file" / "sub").string() +
+                ": Not a directory");
+  EXPECT_NE(usage_error_of(dir.path() / "file").find("cannot create the directory"),
             std::string::npos);
 }
 

@@ -103,8 +103,10 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   std::filesystem::create_directories(dir_ / "data");
   testing::write_dataset(dir_ / "data", /*train_count=*/500, /*test_count=*/100);
   CommandResult train = testing::run_fmnist(
-      "train --epochs 4 --batch-size 32 --data data --device cpu --threads 1", dir_.path());
+      "train --epochs 4 --batch-size 32 --data data --device cpu --threads 1 --checkpoint-dir ck",
+      dir_.path());
   ASSERT_EQ(train.status, 0) << train.err;
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "ck" / "model.last.pt"));
   EXPECT_NE(train.out.find("model.pt: test accuracy"), std::string::npos) << train.out;
   EXPECT_NE(train.err.find("epoch  4/4"), std::string::npos) << train.err;
 
@@ -116,13 +118,15 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   EXPECT_NE(eval.out.find("confusion heat-map: model.confusion.png"), std::string::npos);
   EXPECT_GT(testing::read_bytes(dir_ / "model.errors.png").size(), 1000u);
 
-  std::filesystem::create_directory(dir_ / "plots");
-  CommandResult json = fmnist("eval model.pt --data data --device cpu --json --plots plots", dir_);
+  // Every output flag makes its missing directories (here --plots).
+  CommandResult json =
+      fmnist("eval model.pt --data data --device cpu --json --plots plots/new", dir_);
   ASSERT_EQ(json.status, 0) << json.err;
   EXPECT_EQ(json.out.rfind("{\n", 0), 0u) << json.out;
   EXPECT_EQ(json.out.substr(json.out.size() - 2), "}\n");
-  EXPECT_NE(json.out.find("\"errors\": \"plots/model.errors.png\""), std::string::npos) << json.out;
-  EXPECT_GT(testing::read_bytes(dir_ / "plots" / "model.confusion.png").size(), 1000u);
+  EXPECT_NE(json.out.find("\"errors\": \"plots/new/model.errors.png\""), std::string::npos)
+      << json.out;
+  EXPECT_GT(testing::read_bytes(dir_ / "plots" / "new" / "model.confusion.png").size(), 1000u);
 
   // Test item 3 is class 3; saved as a PNG it must be classified as such.
   auto split = testing::make_split(10, 2);
@@ -184,10 +188,10 @@ TEST_F(CliTest, PredictCsvIsOneRowPerInput) {
 
 TEST_F(CliTest, ShowWritesAGridAndDataVerifyNamesAnotherDataSet) {
   testing::write_dataset(dir_.path(), 20, 20);
-  CommandResult show = fmnist("show --data . --class trouser --count 2 --out t.png", dir_);
+  CommandResult show = fmnist("show --data . --class trouser --count 2 --out new/t.png", dir_);
   ASSERT_EQ(show.status, 0) << show.err;
-  EXPECT_EQ(show.out, "t.png\n");
-  EXPECT_GT(testing::read_bytes(dir_ / "t.png").size(), 1000u);
+  EXPECT_EQ(show.out, "new/t.png\n");
+  EXPECT_GT(testing::read_bytes(dir_ / "new" / "t.png").size(), 1000u);
 
   CommandResult verify = fmnist("data verify --data .", dir_);
   EXPECT_EQ(verify.status, 1);
@@ -220,7 +224,10 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --nproc 2 --rank 1", "--nproc"},
       {"train --world-size 2", "needs its --rank"},
       {"train --dist-timeout 0", "--dist-timeout"},
-      {"eval --plots nowhere", "--plots nowhere: directory nowhere does not exist"},
+      {"eval --plots /dev/null/x",
+       "--plots /dev/null/x: cannot create the directory /dev/null/x: Not a directory"},
+      {"show --out /dev/null/x/s.png",
+       "--out /dev/null/x/s.png: cannot create the directory /dev/null/x: Not a directory"},
       {"data", "A subcommand is required"},
   };
   for (const Case& c : cases) {

@@ -80,11 +80,14 @@ TEST(EvalPlots, PathsBesideTheModelOrInPlotsDir) {
   EvalPlotPaths beside = eval_plot_paths((dir / "runs" / "model.best.pt").string(), std::nullopt);
   EXPECT_EQ(beside.confusion, dir / "runs" / "model.best.confusion.png");
   EXPECT_EQ(beside.errors, dir / "runs" / "model.best.errors.png");
-  // Both places must be writable directories.
-  EXPECT_THROW(eval_plot_paths((dir / "gone" / "model.pt").string(), std::nullopt), UsageError);
   EXPECT_EQ(eval_plot_paths("model.pt", dir.path().string()).errors.string(),
             (dir / "model.errors.png").string());
-  EXPECT_THROW(eval_plot_paths("model.pt", (dir / "missing").string()), UsageError);
+  // A missing --plots directory is made; one that cannot be made is a usage error.
+  eval_plot_paths("model.pt", (dir / "missing").string());
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "missing"));
+  std::filesystem::path file = dir / "runs" / "model.best.pt";
+  testing::write_bytes(file, "x");
+  EXPECT_THROW(eval_plot_paths("model.pt", (file / "plots").string()), UsageError);
 }
 
 TEST(EvalPlots, WritesHeatMapAndGallery) {

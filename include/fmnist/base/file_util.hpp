@@ -14,9 +14,10 @@ std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes
 // either its old self or the complete new content, whatever happens to the process.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
 
-// A UsageError, "<flag>: directory D does not exist or is not writable", unless `directory`
-// ("" meaning the current one) is a directory this process may create files in. Commands call
-// it before their work, so a bad output place is reported before minutes of it.
-void check_writable_directory(std::filesystem::path directory, const std::string& flag);
+// Makes `directory` ("" meaning the current one) and its missing parents, as `mkdir -p`, so that
+// every output flag of every command follows one rule; a UsageError naming the flag when it
+// cannot be made or is not writable. Commands call it before their work, so a bad output place
+// is reported before minutes of it.
+void make_output_directory(std::filesystem::path directory, const std::string& flag);
 
 }  // namespace fmnist
