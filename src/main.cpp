@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/logging.hpp"
+#include "fmnist/base/suggest.hpp"
 
 namespace {
 
@@ -15,22 +17,68 @@ constexpr const char* kExitCodes =
     "Exit status: 0 ok, 1 runtime error (bad file, failed write, ...), 2 usage error,\n"
     "130/143 training interrupted by SIGINT/SIGTERM (the last checkpoint is kept).";
 
-// CLI11 says only "A subcommand is required" when the word after a command that takes
-// subcommands (fmnist, fmnist data) is not one of them; name the word and the choices.
-std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
+// The deepest subcommand on the command line ("fmnist data verify": verify), or the app.
+const CLI::App* parsed_command(const CLI::App& app) {
   const CLI::App* command = &app;
   while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  return command;
+}
+
+// "fmnist data verify" for that subcommand.
+std::string command_path(const CLI::App* command) {
+  std::string path;
+  for (; command != nullptr; command = command->get_parent()) {
+    path = command->get_name() + (path.empty() ? "" : " " + path);
+  }
+  return path;
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& names) {
+  std::optional<std::string> name = fmnist::closest_name(word, names);
+  return name ? "; did you mean " + *name + "?" : "";
+}
+
+// The long flags that `command` and the commands above it (the global flags) take.
+std::vector<std::string> flag_names(const CLI::App* command) {
+  std::vector<std::string> names;
+  for (; command != nullptr; command = command->get_parent()) {
+    for (const CLI::Option* option : command->get_options()) {
+      for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+    }
+  }
+  return names;
+}
+
+// CLI11's own words name no choices and no near miss: "A subcommand is required" for an unknown
+// subcommand, "The following arguments were not expected: 1 --epoch" (in reverse order) for an
+// unknown flag. Say what was wrong, what was probably meant, and where that command's help is.
+std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
+  const CLI::App* command = parsed_command(app);
+  const std::string see = " (see " + command_path(command) + " --help)";
+  std::vector<std::string> words = app.remaining(/*recurse=*/true);
   auto any = [](const CLI::App*) { return true; };
   std::vector<const CLI::App*> choices = command->get_subcommands(any);
-  std::vector<std::string> words = app.remaining(/*recurse=*/true);
-  if (dynamic_cast<const CLI::RequiredError*>(&error) == nullptr || choices.empty() ||
-      words.empty()) {
-    return fmnist::first_line(error.what());
+  if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && !choices.empty() &&
+      !words.empty()) {
+    std::vector<std::string> names;
+    for (const CLI::App* choice : choices) names.push_back(choice->get_name());
+    std::string listed;
+    for (const std::string& name : names) listed += (listed.empty() ? "" : ", ") + name;
+    std::string of = command == &app ? "" : " of " + command->get_name();
+    return "'" + words.front() + "' is not a subcommand" + of + " (" + listed + ")" +
+           did_you_mean(words.front(), names) + see;
   }
-  std::string names;
-  for (const CLI::App* choice : choices) names += (names.empty() ? "" : ", ") + choice->get_name();
-  std::string of = command == &app ? "" : " of " + command->get_name();
-  return "'" + words.front() + "' is not a subcommand" + of + " (" + names + ")";
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr && !words.empty()) {
+    auto flag = std::find_if(words.begin(), words.end(),
+                             [](const std::string& w) { return w.rfind("-", 0) == 0; });
+    if (flag != words.end()) {
+      std::string name = flag->substr(0, flag->find('='));
+      return command_path(command) + ": unknown flag " + name +
+             did_you_mean(name, flag_names(command)) + see;
+    }
+    return command_path(command) + ": unexpected argument '" + words.front() + "'" + see;
+  }
+  return fmnist::first_line(error.what()) + see;
 }
 
 int run(int argc, char** argv) {
@@ -58,7 +106,7 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    fmnist::report_error(usage_message(app, e) + " (see fmnist --help)");
+    fmnist::report_error(usage_message(app, e));
     return fmnist::kExitUsageError;
   }
   return fmnist::kExitOk;
