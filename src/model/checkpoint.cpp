@@ -579,6 +579,12 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw CheckpointError(name +
+                          ": no such file (train a model with 'fmnist train', or name another "
+                          "checkpoint with --model PATH)");
+  }
   Checkpoint checkpoint = parse_checkpoint(read_file(path, max_checkpoint_bytes()), name, device);
   if (checkpoint.format_version != kCheckpointVersion) {
     spdlog::warn(

@@ -28,6 +28,16 @@ void check_options(const PredictOptions& options) {
     throw UsageError("--top-k: must be between 1 and " + std::to_string(kNumClasses));
   }
   if (options.batch_size < 1) throw UsageError("--batch-size: must be a number above 0");
+  // `fmnist predict model.pt bag.jpg`, as `fmnist eval model.pt` takes it: show the command.
+  for (const std::string& input : options.inputs) {
+    std::string extension = fs::path(input).extension().string();
+    if (extension != ".pt" && extension != ".pth") continue;
+    std::string images;
+    for (const std::string& other : options.inputs) images += other == input ? "" : " " + other;
+    throw UsageError(input + " looks like a checkpoint, not an image; predict takes the model " +
+                     "with --model: fmnist predict --model " + input +
+                     (images.empty() ? " IMAGE..." : images));
+  }
 }
 
 class ChunkPredictor {

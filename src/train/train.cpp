@@ -74,6 +74,9 @@ Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
     fresh.model->to(device);
     return fresh;
   }
+  if (std::error_code ec; !fs::exists(*options.resume, ec)) {
+    throw UsageError("--resume " + *options.resume + ": no such file");
+  }
   Checkpoint resumed = load_checkpoint(*options.resume, device);
   check_settings(resumed.settings);
   const std::int64_t epochs = options.epochs.value_or(resumed.settings.epochs);

@@ -223,8 +223,8 @@ TEST_F(BadInputTest, MalformedCheckpoints) {
       {eval("folder.pt"), kRuntimeError, "folder.pt: is a directory"},
       {"predict x.png --device cpu --model future.pt", kRuntimeError, "future.pt: "},
       {"train --device cpu --data good --resume resnet.pt", kRuntimeError, "resnet.pt: "},
-      {"train --device cpu --data good --resume missing.pt", kRuntimeError,
-       "missing.pt: no such file"},
+      {"train --device cpu --data good --resume missing.pt", kUsageError,
+       "--resume missing.pt: no such file"},
   });
 }
 

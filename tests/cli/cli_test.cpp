@@ -211,10 +211,14 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --frobnicate", "fmnist train: unknown flag --frobnicate (see fmnist train --help)"},
       {"train --epoch 1", "unknown flag --epoch; did you mean --epochs? (see fmnist train --help)"},
       {"predict x.png --topk=3", "unknown flag --topk; did you mean --top-k?"},
-      {"trian", "'trian' is not a subcommand (train, eval, predict, info, summary, show, data, "
-                "checkpoint); did you mean train? (see fmnist --help)"},
+      {"trian",
+       "'trian' is not a subcommand (train, eval, predict, info, summary, show, data, "
+       "checkpoint); did you mean train? (see fmnist --help)"},
       {"data verfy", "did you mean verify? (see fmnist data --help)"},
       {"eval m.pt extra", "fmnist eval: unexpected argument 'extra'"},
+      {"predict acc.pt bag.jpg shoe.png",
+       "acc.pt looks like a checkpoint, not an image; predict takes the model with --model: "
+       "fmnist predict --model acc.pt bag.jpg shoe.png"},
       {"predict", "images is required"},
       {"predict x.png --top-k 11", "--top-k"},
       {"eval --split validation", "--split"},
@@ -260,7 +264,9 @@ TEST_F(CliTest, BadFilesExitOneWithOneLine) {
     const char* args;
     const char* fragment;
   } cases[] = {
-      {"eval missing.pt", "missing.pt: no such file"},
+      {"eval missing.pt",
+       "missing.pt: no such file (train a model with 'fmnist train', or name another checkpoint "
+       "with --model PATH)"},
       {"eval junk.pt", "junk.pt: not an fmnist checkpoint"},
       {"predict x.png --model junk.pt", "junk.pt: not an fmnist checkpoint"},
       {"train --data bad --epochs 1 --device cpu", "truncated"},
