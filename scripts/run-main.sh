@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-build/fmnist train --epochs 20 --out model.pt
+# --force: a second run of this script replaces the first run's model.pt.
+build/fmnist train --epochs 20 --out model.pt --force
 build/fmnist eval model.pt
 build/fmnist predict --model model.pt --top-k 2 data/samples/bag.jpg data/samples/*.png

@@ -111,6 +111,9 @@ void add_train_command(CLI::App& app) {
   command->add_option("--checkpoint-dir", options->checkpoint_dir,
                       "Where to keep <out>.last.pt and <out>.best.pt, written after every "
                       "epoch (default: beside --out)");
+  command->add_flag("--force", options->force,
+                    "Replace an existing --out and its .last/.best/history files (a new run "
+                    "refuses to)");
   command->add_option(
       "--resume", options->resume,
       "Checkpoint to continue from (weights, optimizer state, epoch; its training settings are "

@@ -29,6 +29,33 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// What a file that a new run would replace holds, for the message that refuses to.
+std::string describe_existing(const fs::path& path) {
+  if (path.extension() != ".pt") return "";
+  try {
+    Checkpoint existing = load_checkpoint(path, torch::kCPU);
+    std::string what = ": epoch " + std::to_string(existing.epoch);
+    if (!std::isnan(existing.metrics.test.accuracy)) {
+      return what + fmt::format(", test accuracy {:.2f} %", 100 * existing.metrics.test.accuracy);
+    }
+    return what + fmt::format(", best validation accuracy {:.2f} %", 100 * existing.best_accuracy);
+  } catch (const Error&) {
+    return " (not a checkpoint fmnist can read)";
+  }
+}
+
+// A new run does not replace the model or the epoch files of another without --force; a
+// resumed run writes over its own.
+void refuse_to_replace(const TrainOptions& options) {
+  if (options.force || options.resume) return;
+  CheckpointFiles files = checkpoint_files(options);
+  for (const fs::path& path : {fs::path(options.out), files.last, files.best, files.history}) {
+    if (std::error_code ec; !fs::exists(path, ec)) continue;
+    throw UsageError(path.string() + " exists" + describe_existing(path) +
+                     "; use --force to replace it, or --out PATH");
+  }
+}
+
 // `writes_files`: only rank 0 writes, so only its directories must exist. The recipe's
 // settings are checked by resolve_recipe.
 void check_options(const TrainOptions& options, bool writes_files) {
@@ -46,6 +73,7 @@ void check_options(const TrainOptions& options, bool writes_files) {
   if (options.checkpoint_dir) {
     make_output_directory(*options.checkpoint_dir, "--checkpoint-dir " + *options.checkpoint_dir);
   }
+  refuse_to_replace(options);
 }
 
 // Every epoch's shuffle, augmentation and dropout masks derive from (seed, epoch) alone, so a

@@ -429,12 +429,13 @@ TEST_F(CliTest, TwoRanksEndWithOneRanksParametersAlsoAfterResuming) {
   testing::write_dataset(dir_.path(), /*train_count=*/211, /*test_count=*/51);
   for (const char* run : {"--batch-size 31 --seed 7", "--batch-size 37 --seed 2"}) {
     const std::string common =
-        std::string("train ") + run + " --data . --device cpu --threads 1 --epochs 2 ";
+        std::string("train ") + run + " --data . --device cpu --threads 1 --epochs 2 --force ";
     ASSERT_EQ(fmnist(common + "--out one.pt", dir_).status, 0) << run;
     ASSERT_EQ(fmnist(common + "--out two.pt --nproc 2", dir_).status, 0) << run;
     EXPECT_LE(max_parameter_difference(dir_ / "one.pt", dir_ / "two.pt"), 1e-5) << run;
   }
-  const std::string common = "train --batch-size 31 --seed 1 --data . --device cpu --threads 1 ";
+  const std::string common =
+      "train --batch-size 31 --seed 1 --data . --device cpu --threads 1 --force ";
   CommandResult one = fmnist(common + "--epochs 2 --out one.pt", dir_);
   ASSERT_EQ(one.status, 0) << one.err;
   CommandResult two = fmnist(common + "--epochs 2 --out two.pt --nproc 2", dir_);

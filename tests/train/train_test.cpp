@@ -111,11 +111,38 @@ TEST_F(TrainTest, RejectsBadOptionsBeforeLoadingData) {
   bad.batch_size = -1;
   EXPECT_THROW(train(bad), UsageError);
   bad = options("x.pt", 1);
-  bad.out = (out_ / "missing-dir" / "x.pt").string();
+  testing::write_bytes(out_ / "a-file", "x");
+  bad.out = (out_ / "a-file" / "x.pt").string();  // a directory that cannot be made
   EXPECT_THROW(train(bad), UsageError);
   bad = options("x.pt", 1);
   bad.device = "tpu";
   EXPECT_THROW(train(bad), UsageError);
+}
+
+// A new run refuses to replace another run's model or epoch files, naming what is there;
+// --force replaces them, and a resumed run writes over its own.
+TEST_F(TrainTest, NewRunRefusesToReplaceAModelWithoutForce) {
+  train(options("kept.pt", 1));
+  std::string message;
+  try {
+    train(options("kept.pt", 1));
+  } catch (const UsageError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message.rfind((out_ / "kept.pt").string() + " exists: epoch 1, test accuracy ", 0), 0u)
+      << message;
+  EXPECT_NE(message.find("; use --force to replace it, or --out PATH"), std::string::npos);
+  std::filesystem::remove(out_ / "kept.pt");  // the epoch files alone are refused too
+  EXPECT_THROW(train(options("kept.pt", 1)), UsageError);
+
+  TrainOptions forced = options("kept.pt", 1);
+  forced.force = true;
+  forced.seed = 5;
+  EXPECT_NO_THROW(train(forced));
+  EXPECT_EQ(load_checkpoint(out_ / "kept.pt", torch::kCPU).settings.seed, 5);
+  TrainOptions resumed = options("kept.pt", 2);
+  resumed.resume = resumed.out;
+  EXPECT_NO_THROW(train(resumed));
 }
 
 TEST_F(TrainTest, DivergingLossStopsWithAClearError) {

@@ -41,6 +41,7 @@ struct TrainOptions {
   std::string out = "model.pt";
   std::optional<std::string> resume;          // a checkpoint to continue from
   std::optional<std::string> checkpoint_dir;  // default: the directory of `out`
+  bool force = false;  // a new run may replace an existing `out` and its epoch files
   std::string device = "auto";
   int threads = 0;  // 0: one per core
   DistributedOptions distributed;
