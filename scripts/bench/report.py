@@ -1,8 +1,9 @@
-"""Turns the bench's key=value results into one markdown table with PASS/FAIL per target.
+"""Turns the bench's key=value results into markdown tables: PASS/FAIL per target, and the peak.
 
-usage: report.py RESULTS [--write BENCHMARKS.md]
+usage: report.py RESULTS [--write BENCHMARKS.md | --peak]
 Prints the `## CPU` section on stdout; with --write also puts it into the file, replacing an
-existing `## CPU` section up to the next `## ` heading, or appending it.
+existing `## CPU` section up to the next `## ` heading, or appending it. With --peak, prints only
+the table of sgemm peak candidates.
 """
 import argparse
 import os
@@ -68,9 +69,37 @@ def rows(r):
     ]
 
 
+def machine(r):
+    """Heads every table: the machines differ, and a number means little without its CPU."""
+    return f"**{r['cpu_model']}, {r['cores']} cores, {r['date']}**"
+
+
+def markdown(table):
+    table = [table[0], ["---"] * len(table[0])] + table[1:]
+    return ["| " + " | ".join(row) + " |" for row in table]
+
+
+def peak_table(r):
+    """The sgemm candidates, fastest first: the peak is the best of them, not one forced kernel."""
+    keys = r["peak_candidates"].split()
+    gflops = {key: float(r[f"peak_{key}_gflops"]) for key in keys}
+    peak = float(r["sgemm_gflops"])
+    table = [["sgemm 4096³ candidate", "Kernel", "GFLOP/s", "vs peak"]]
+    for key in sorted(keys, key=gflops.get, reverse=True):
+        table.append([r[f"peak_{key}_label"], r[f"peak_{key}_kernel"],
+                      f"{gflops[key]:.1f}" if gflops[key] else "–",
+                      "**peak**" if gflops[key] == peak else
+                      f"{100 * gflops[key] / peak:.0f}%" if gflops[key] else "–"])
+    tuned = r["tuned_coretype"]
+    return [machine(r) + ": sgemm peak candidates", "", *markdown(table), "",
+            f"Peak: {r['peak_candidate']}, {peak:.1f} GFLOP/s. Expert-tuned environment: "
+            + (f"OPENBLAS_CORETYPE={tuned} (the fastest OpenBLAS kernel)." if tuned else
+               "no OPENBLAS_CORETYPE (no forced core type beats OpenBLAS's own choice by more "
+               "than 5 %).")]
+
+
 def section(r):
     header = ["Measurement", "fmnist", "Python / reference", "Ratio", "Target", "Result"]
-    table = [header, ["---"] * len(header)] + rows(r)
     lines = ["## CPU", "",
              f"Measured {r['date']} by `scripts/bench.sh`{' --quick (reduced data; not comparable)' if r['mode'] == 'quick' else ''}: "
              "one run, side by side on the same machine, batch 128, "
@@ -80,19 +109,20 @@ def section(r):
              f"- fmnist: build/fmnist (Release) with the git tree at `{r['fmnist_commit']}`",
              f"- LibTorch {r['libtorch_version']} (C++), PyTorch {r['pytorch_version']} (Python {r['python_version']})",
              f"- BLAS: {r['blas_library']} ({r['openblas_config']}); "
-             f"sgemm peak measured with OPENBLAS_CORETYPE=Cooperlake, kernel {r['openblas_core']}",
+             f"sgemm peak: {r['peak_candidate']}, kernel {r['peak_kernel']} (best of the candidates below); "
+             f"OPENBLAS_* of the caller's shell, unset for every contender: {r['inherited_openblas_env']}",
              f"- Data: {r['train_images']} training / {r['test_images']} test images; "
              f"test accuracy after 2 epochs: fmnist {r['fm_test_acc']}%, Python {r['py_test_acc']}%",
-             "", *("| " + " | ".join(row) + " |" for row in table), "",
+             "", machine(r) + ": fmnist against PyTorch-Python", "", *markdown([header] + rows(r)), "",
              "Notes: training img/s is epoch 2 only (epoch 1 is the warm-up), without the test-set "
              "pass after each epoch. Python evaluation uses model.eval() + torch.inference_mode() at "
              "batch 1000 and is timed after one warm-up pass; fmnist's is its own log line (one "
-             "pass, no warm-up). Expert-tuned env: OPENBLAS_CORETYPE=Cooperlake "
-             "OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:"
-             "glibc.malloc.trim_threshold=4294967296. FLOPs = 2 × 2,631,040 MACs per image forward, "
+             f"pass, no warm-up). Expert-tuned env: {r['tuned_env']} (OPENBLAS_CORETYPE, if any, "
+             "is the fastest OpenBLAS kernel of the peak table). FLOPs = 2 × 2,631,040 MACs per image forward, "
              "training counted as 3× forward. Cold predict: `fmnist predict one.png` vs "
              "`python3 predict.py` (interpreter start, import torch, load state_dict, preprocess, "
-             f"classify), hyperfine --warmup 2, {r['predict_runs']} runs.", ""]
+             f"classify), hyperfine --warmup 2, {r['predict_runs']} runs.", "",
+             *peak_table(r), ""]
     return "\n".join(lines)
 
 
@@ -111,7 +141,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results")
     parser.add_argument("--write", metavar="MARKDOWN_FILE")
+    parser.add_argument("--peak", action="store_true", help="only the sgemm peak candidates")
     args = parser.parse_args()
+    if args.peak:
+        print("\n".join(peak_table(read_results(args.results))))
+        return
     text = section(read_results(args.results))
     print(text)
     if args.write:
