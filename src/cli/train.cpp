@@ -117,8 +117,8 @@ void add_train_command(CLI::App& app) {
   command->add_option(
       "--resume", options->resume,
       "Checkpoint to continue from (weights, optimizer state, epoch; its training settings are "
-      "kept, only --epochs (default: the checkpoint's), --data, --out, --checkpoint-dir, "
-      "--device and --threads apply)");
+      "kept: only --epochs (default: the checkpoint's), --data, --out, --checkpoint-dir, "
+      "--device and --threads may differ)");
   add_runtime_flags(*command, options->device, options->threads);
   add_distributed_flags(*command, options->distributed);
   command->callback([options] { run_train(*options, std::cout); });

@@ -56,6 +56,49 @@ void refuse_to_replace(const TrainOptions& options) {
   }
 }
 
+template <typename T>
+bool changes(const std::optional<T>& flag, const T& stored) {
+  return flag.has_value() && *flag != stored;
+}
+
+// A resumed run continues with its checkpoint's settings: a flag that would change one is
+// refused by name, never ignored (repeating the run's own values is fine). Flags without an
+// unset state count as given when they differ from their default.
+void refuse_changed_settings(const TrainOptions& options, const Checkpoint& resumed) {
+  const TrainOptions defaults;
+  const TrainSettings& s = resumed.settings;
+  auto differs = [](const auto& value, const auto& default_value, const auto& stored) {
+    return value != default_value && value != stored;
+  };
+  const std::vector<std::pair<bool, const char*>> flags = {
+      {differs(options.recipe, defaults.recipe, s.recipe), "--recipe"},
+      {changes(options.arch, resumed.arch), "--arch"},
+      {changes(options.batch_size, s.batch_size), "--batch-size"},
+      {changes(options.learning_rate, s.learning_rate), "--lr"},
+      {changes(options.optimizer, s.optimizer), "--optimizer"},
+      {changes(options.lr_schedule, s.lr_schedule), "--lr-schedule"},
+      {changes(options.warmup_epochs, s.warmup_epochs), "--warmup-epochs"},
+      {changes(options.weight_decay, s.weight_decay), "--weight-decay"},
+      {changes(options.label_smoothing, s.label_smoothing), "--label-smoothing"},
+      {changes(options.erasing, s.erasing), "--erasing"},
+      {changes(options.augment, s.augment), "--augment/--no-augment"},
+      {differs(options.seed, defaults.seed, s.seed), "--seed"},
+      {differs(options.validation, defaults.validation, s.validation), "--val"},
+      {differs(options.val_split, defaults.val_split, s.val_split), "--val-split"},
+      {differs(options.step_size, defaults.step_size, s.step_size), "--step-size"},
+      {differs(options.step_gamma, defaults.step_gamma, s.step_gamma), "--step-gamma"},
+      {differs(options.patience, defaults.patience, s.patience), "--patience"},
+  };
+  std::string given;
+  for (const auto& [set, name] : flags) {
+    if (set) given += std::string(given.empty() ? "" : ", ") + name;
+  }
+  if (given.empty()) return;
+  throw UsageError("--resume " + *options.resume + ": " + given +
+                   " would change the run's settings, which a resumed run keeps ('fmnist info " +
+                   *options.resume + "' shows them); drop the flag or start a new run");
+}
+
 // `writes_files`: only rank 0 writes, so only its directories must exist. The recipe's
 // settings are checked by resolve_recipe.
 void check_options(const TrainOptions& options, bool writes_files) {
@@ -107,6 +150,7 @@ Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
   }
   Checkpoint resumed = load_checkpoint(*options.resume, device);
   check_settings(resumed.settings);
+  refuse_changed_settings(options, resumed);
   const std::int64_t epochs = options.epochs.value_or(resumed.settings.epochs);
   if (resumed.epoch >= epochs) {
     throw UsageError("--resume " + *options.resume + ": already trained for " +

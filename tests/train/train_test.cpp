@@ -88,7 +88,8 @@ TEST_F(TrainTest, ResumeKeepsTheRunsSettings) {
   part.out = (out_ / "seeded-part.pt").string();
   part.epochs = 1;
   train(part);
-  TrainOptions resumed = options("seeded-part.pt", 3);  // default seed and batch size
+  TrainOptions resumed = options("seeded-part.pt", 3);  // default seed, no --batch-size
+  resumed.batch_size.reset();
   resumed.resume = resumed.out;
   train(resumed);
   Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
@@ -142,6 +143,32 @@ TEST_F(TrainTest, NewRunRefusesToReplaceAModelWithoutForce) {
   EXPECT_EQ(load_checkpoint(out_ / "kept.pt", torch::kCPU).settings.seed, 5);
   TrainOptions resumed = options("kept.pt", 2);
   resumed.resume = resumed.out;
+  EXPECT_NO_THROW(train(resumed));
+}
+
+// A flag that would change a resumed run's settings is refused by name; its own values are not.
+TEST_F(TrainTest, ResumeRefusesFlagsThatWouldChangeTheRun) {
+  TrainOptions first = options("run.pt", 1);
+  first.arch = kCnnBnArch;
+  train(first);
+  TrainOptions resumed = options("run.pt", 2);
+  resumed.resume = resumed.out;
+  resumed.learning_rate = 0.1;
+  resumed.arch = kCnnArch;
+  resumed.seed = 3;
+  std::string message;
+  try {
+    train(resumed);
+  } catch (const UsageError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "--resume " + resumed.out +
+                         ": --arch, --lr, --seed would change the run's settings, which a "
+                         "resumed run keeps ('fmnist info " +
+                         resumed.out + "' shows them); drop the flag or start a new run");
+  resumed.learning_rate = 1e-3;  // the run's own values
+  resumed.arch = kCnnBnArch;
+  resumed.seed = 42;
   EXPECT_NO_THROW(train(resumed));
 }
 
