@@ -69,15 +69,17 @@ void add_train_command(CLI::App& app) {
                    "Probability of erasing a random rectangle of each training image")
       ->check(CLI::Range(0.0, 1.0))
       ->group(recipe_settings);
-  command
-      ->add_flag_callback(
-          "--augment", [options] { options->augment = true; },
-          "Random left-right flips and shifts of up to 2 pixels while training")
-      ->group(recipe_settings);
+  CLI::Option* augment =
+      command
+          ->add_flag_callback(
+              "--augment", [options] { options->augment = true; },
+              "Random left-right flips and shifts of up to 2 pixels while training")
+          ->group(recipe_settings);
   command
       ->add_flag_callback(
           "--no-augment", [options] { options->augment = false; }, "No --augment")
-      ->group(recipe_settings);
+      ->group(recipe_settings)
+      ->excludes(augment);
   command->add_option("--seed", options->seed, "Seed of initialisation, shuffling and dropout")
       ->capture_default_str();
   command

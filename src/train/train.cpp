@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
+#include <string_view>
 
 #include "fmnist/base/device.hpp"
 #include "fmnist/base/error.hpp"
@@ -258,11 +260,30 @@ void log_epoch(const EpochRecord& record, const TrainSettings& settings) {
       100 * record.val_accuracy, record.learning_rate, record.seconds, record.images_per_second);
 }
 
-std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch) {
+// A path as the shell takes it: quoted where it holds anything but plain characters.
+std::string shell_word(const std::string& word) {
+  bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_./-+=:,").find(c) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The command that continues this run with its data and outputs. `saved_epoch` is the last
+// epoch in a checkpoint: this run's <out>.last.pt if it saved one, else the one it resumed.
+std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch,
+                        bool saved_this_run) {
   if (saved_epoch == 0) return "no epoch was completed, nothing was saved";
-  std::string last = checkpoint_files(options).last.string();
-  return fmt::format("{} holds epoch {}; continue with: fmnist train --resume {}", last,
-                     saved_epoch, last);
+  std::string last =
+      saved_this_run || !options.resume ? checkpoint_files(options).last.string() : *options.resume;
+  std::string command = "fmnist train --resume " + shell_word(last);
+  if (options.out != TrainOptions{}.out) command += " --out " + shell_word(options.out);
+  if (options.checkpoint_dir) command += " --checkpoint-dir " + shell_word(*options.checkpoint_dir);
+  if (options.data_dir) command += " --data " + shell_word(*options.data_dir);
+  return fmt::format("{} holds epoch {}; continue with: {}", last, saved_epoch, command);
 }
 
 // Every rank keeps the best epoch (their metrics are the same), so all agree on early stopping.
@@ -361,10 +382,14 @@ Recipe resolve_recipe(const TrainOptions& options) {
   s.learning_rate = options.learning_rate.value_or(s.learning_rate);
   s.optimizer = options.optimizer.value_or(s.optimizer);
   s.lr_schedule = options.lr_schedule.value_or(s.lr_schedule);
-  // The recipe's warm-up keeps its share of the run when only --epochs changes.
+  // The recipe's warm-up keeps its share of the run when only --epochs changes: rounded down,
+  // but at least one epoch of a run of two or more where the recipe has one (one-cycle would
+  // otherwise start at its peak).
   const std::int64_t recipe_epochs = resolved.settings.epochs;
-  s.warmup_epochs = options.warmup_epochs.value_or(
-      s.warmup_epochs * options.epochs.value_or(recipe_epochs) / recipe_epochs);
+  const std::int64_t epochs = options.epochs.value_or(recipe_epochs);
+  std::int64_t warmup = s.warmup_epochs * epochs / recipe_epochs;
+  if (s.warmup_epochs > 0 && warmup == 0 && epochs >= 2) warmup = 1;
+  s.warmup_epochs = options.warmup_epochs.value_or(warmup);
   s.epochs = options.epochs.value_or(s.epochs);
   s.weight_decay = options.weight_decay.value_or(s.weight_decay);
   s.label_smoothing = options.label_smoothing.value_or(s.label_smoothing);
@@ -419,20 +444,23 @@ TrainResult train(const TrainOptions& options) {
   result.rank = group.rank();
   double training_seconds = 0;
   auto run_start = Clock::now();
+  const std::int64_t first_epoch = checkpoint.epoch;
   while (checkpoint.epoch < settings.epochs && !stop_early(checkpoint)) {
     EpochRecord record;
     try {
       record = run_epoch(context, checkpoint, data.val, checkpoint.epoch + 1);
     } catch (const Interrupted& e) {
       if (!group.is_leader()) throw RanksInterrupted(e.exit_code());  // rank 0 says it
-      throw Interrupted(std::string(e.what()) + "; " + resume_hint(options, checkpoint.epoch),
+      throw Interrupted(std::string(e.what()) + "; " +
+                            resume_hint(options, checkpoint.epoch, checkpoint.epoch > first_epoch),
                         e.signal_number());
     }
     if (!std::isfinite(record.train_loss)) {
       throw Error(
           fmt::format("training diverged: the loss became {} in epoch {}; {}; try a lower "
                       "--lr",
-                      record.train_loss, record.epoch, resume_hint(options, checkpoint.epoch)));
+                      record.train_loss, record.epoch,
+                      resume_hint(options, checkpoint.epoch, checkpoint.epoch > first_epoch)));
     }
     checkpoint.epoch = record.epoch;
     history.push_back(record);

@@ -209,6 +209,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --batch-size -5", "--batch-size"},
       {"train --device tpu", "--device"},
       {"train --frobnicate", "fmnist train: unknown flag --frobnicate (see fmnist train --help)"},
+      {"train --augment --no-augment", "--augment excludes --no-augment"},
       {"train --epoch 1", "unknown flag --epoch; did you mean --epochs? (see fmnist train --help)"},
       {"predict x.png --topk=3", "unknown flag --topk; did you mean --top-k?"},
       {"trian",
@@ -281,22 +282,30 @@ TEST_F(CliTest, BadFilesExitOneWithOneLine) {
 
 TEST_F(CliTest, InterruptKeepsCheckpointAndSaysHowToResume) {
   testing::write_dataset(dir_.path(), /*train_count=*/2000, /*test_count=*/100);
-  pid_t pid = spawn_fmnist("train --epochs 1000 --data . --device cpu --threads 1", dir_);
+  pid_t pid = spawn_fmnist(
+      "train --epochs 1000 --data . --device cpu --threads 1 --out run/bn.pt --checkpoint-dir ck",
+      dir_);
   ASSERT_TRUE(wait_for_text(dir_ / "stderr.txt", "epoch  1/1000", pid));
   kill(pid, SIGINT);
   EXPECT_EQ(wait_status(pid), 130);
   std::string err = testing::read_bytes(dir_ / "stderr.txt");
   EXPECT_NE(err.find("fmnist: error: training interrupted during epoch"), std::string::npos) << err;
-  // Without --epochs a resumed run keeps the checkpoint's (1000).
-  EXPECT_NE(err.find("continue with: fmnist train --resume model.last.pt\n"), std::string::npos)
-      << err;
-  std::int64_t saved = load_checkpoint(dir_ / "model.last.pt", torch::kCPU).epoch;
-  CommandResult resumed =
-      testing::run_fmnist("train --resume model.last.pt --epochs " + std::to_string(saved + 1) +
-                              " --data . --device cpu",
-                          dir_.path());
+  // The hint continues the same run: its checkpoint, outputs and data (and, without --epochs,
+  // the checkpoint's 1000 epochs).
+  const std::string hint =
+      "continue with: fmnist train --resume ck/bn.last.pt --out run/bn.pt --checkpoint-dir ck "
+      "--data .\n";
+  EXPECT_NE(err.find(hint), std::string::npos) << err;
+  std::int64_t saved = load_checkpoint(dir_ / "ck" / "bn.last.pt", torch::kCPU).epoch;
+  std::string command = hint.substr(std::string("continue with: fmnist ").size());
+  command.pop_back();  // the newline
+  CommandResult resumed = testing::run_fmnist(
+      command + " --epochs " + std::to_string(saved + 1) + " --device cpu", dir_.path());
   EXPECT_EQ(resumed.status, 0) << resumed.err;
-  EXPECT_EQ(load_checkpoint(dir_ / "model.pt", torch::kCPU).epoch, saved + 1);
+  EXPECT_EQ(load_checkpoint(dir_ / "run" / "bn.pt", torch::kCPU).epoch, saved + 1);
+  // One history for the whole run.
+  std::string history = testing::read_bytes(dir_ / "ck" / "bn.history.csv");
+  EXPECT_EQ(occurrences(history, "\n"), static_cast<std::size_t>(saved + 2)) << history;
 }
 
 TEST_F(CliTest, SigkillAtAnyMomentLeavesLoadableCheckpoints) {

@@ -53,6 +53,20 @@ TEST(RecipeTest, ExplicitFlagsOverrideTheRecipe) {
   EXPECT_EQ(resolved.settings.optimizer, kOptimizerAdamW);  // not overridden: the recipe's
 }
 
+// A shorter run keeps the warm-up's share of the recipe's 30 epochs (8), rounded down, but at
+// least one epoch once the run has two.
+TEST(RecipeTest, WarmUpKeepsItsShareOfAShorterRun) {
+  TrainOptions options;
+  options.recipe = kRecipeAccurate;
+  for (auto [epochs, warmup] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {30, 8}, {15, 4}, {10, 2}, {3, 1}, {2, 1}, {1, 0}}) {
+    options.epochs = epochs;
+    EXPECT_EQ(resolve_recipe(options).settings.warmup_epochs, warmup) << epochs << " epochs";
+  }
+  options.warmup_epochs = 0;  // an explicit flag wins
+  EXPECT_EQ(resolve_recipe(options).settings.warmup_epochs, 0);
+}
+
 TEST(RecipeTest, RejectsUnknownNamesAndSettingsThatCannotWork) {
   TrainOptions options;
   options.recipe = "fastest";
