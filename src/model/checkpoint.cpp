@@ -328,7 +328,7 @@ void read_metadata(const DocumentReader& r, const Json& metadata, Checkpoint& ch
   if (std::find(archs.begin(), archs.end(), checkpoint.arch) == archs.end() ||
       r.integer(metadata, "image_size", "image_size") != kImageSize) {
     throw CheckpointError(r.name() + ": architecture '" + shown(checkpoint.arch) +
-                          "' is not supported (this fmnist has 'cnn' and 'cnn-bn')");
+                          "' is not supported (this fmnist has " + quoted_list(archs) + ")");
   }
   const Json& names = r.field(metadata, "class_names", "class_names");
   if (!names.is_array() || static_cast<std::int64_t>(names.size()) != kNumClasses ||

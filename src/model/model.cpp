@@ -32,6 +32,14 @@ void keras_init(torch::nn::Module& module) {
 
 }  // namespace
 
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string list;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + ("'" + names[i] + "'");
+  }
+  return list;
+}
+
 const std::vector<std::string>& supported_archs() {
   static const std::vector<std::string> kArchs = {kCnnArch, kCnnBnArch, kResNetArch};
   return kArchs;

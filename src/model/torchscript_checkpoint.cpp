@@ -194,7 +194,7 @@ void check_compatible(MetadataReader& reader, const std::string& name) {
   if (std::find(archs.begin(), archs.end(), arch) == archs.end() ||
       reader.integer("arch.image_size") != kImageSize) {
     throw CheckpointError(name + ": architecture '" + arch +
-                          "' is not supported (this fmnist has 'cnn' and 'cnn-bn')");
+                          "' is not supported (fmnist 0.1 had 'cnn' and 'cnn-bn')");
   }
 }
 

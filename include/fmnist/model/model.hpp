@@ -21,6 +21,9 @@ inline constexpr const char* kResNetArch = "resnet";
 // The architectures a model can be built as, kCnnArch first.
 const std::vector<std::string>& supported_archs();
 
+// "'a', 'b' and 'c'": names listed for a message.
+std::string quoted_list(const std::vector<std::string>& names);
+
 // Called after each step of the forward pass with the step's name (a submodule's name, or
 // "pool1", "pool2", "flatten") and its output; for the model summary.
 using LayerTrace = std::function<void(const std::string& step, const torch::Tensor& output)>;
