@@ -74,6 +74,15 @@ if(DEFINED Torch_VERSION AND Torch_VERSION VERSION_GREATER_EQUAL 2.13 AND CMAKE_
   set(CMAKE_CXX_STANDARD 20)
 endif()
 find_package(Threads REQUIRED)
+# ATen's parallel_for is a header template that runs in parallel only where OpenMP is on in the
+# compile that instantiates it: without it, fmnist's own kernels ran on one core of two. Debian's
+# and pip's LibTorch both use GNU OpenMP, which GCC's -fopenmp links. (clang, in the sanitizer
+# build, finds it only with libomp-dev: there the kernels run on one thread.)
+find_package(OpenMP COMPONENTS CXX)
+if(NOT OpenMP_CXX_FOUND)
+  message(STATUS "OpenMP not found: fmnist's own kernels will run on one thread")
+  add_library(OpenMP::OpenMP_CXX INTERFACE IMPORTED)
+endif()
 
 # c10d (torch.distributed's engine) is in libtorch_cpu, but its ProcessGroupGloo.hpp includes
 # Gloo's headers, which Debian ships apart (libgloo-dev) and a pip install in torch/include.
