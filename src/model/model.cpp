@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "fmnist/base/error.hpp"
+#include "fmnist/kernels/batch_norm_relu.hpp"
 #include "fmnist/kernels/conv_pool_relu.hpp"
 #include "fmnist/kernels/pool_relu.hpp"
 
@@ -99,7 +100,8 @@ torch::Tensor NetImpl::forward_resnet(torch::Tensor x, const LayerTrace& trace) 
     if (trace) trace(name, output);
     return output;
   };
-  x = step("stem", stem_->forward(x).relu_());
+  x = step("stem", batch_norm_relu(stem_[0]->as<torch::nn::Conv2d>()->forward(x),
+                                   *stem_[1]->as<torch::nn::BatchNorm2d>()));
   for (auto& [name, block] : stages_) x = step(name, block->forward(x));
   x = step("pool", x.mean(/*dim=*/{2, 3}));
   return step("fc", fc_(x));

@@ -1,5 +1,7 @@
 #include "fmnist/model/residual_block.hpp"
 
+#include "fmnist/kernels/batch_norm_relu.hpp"
+
 namespace fmnist {
 namespace {
 
@@ -24,7 +26,7 @@ ResidualBlockImpl::ResidualBlockImpl(std::int64_t in_channels, std::int64_t out_
       shortcut_bn_(register_module("shortcut_bn", torch::nn::BatchNorm2d(out_channels))) {}
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor main = bn1_(conv1_(x)).relu_();
+  torch::Tensor main = batch_norm_relu(conv1_(x), *bn1_);
   main = bn2_(conv2_(main));
   torch::Tensor shortcut = torch::avg_pool2d(x, /*kernel_size=*/2, /*stride=*/2, /*padding=*/0,
                                              /*ceil_mode=*/true);
