@@ -36,7 +36,12 @@ void write_scores_table(std::ostream& out, const EvalReport& report) {
   for (std::size_t c = 0; c < scores.size(); ++c) {
     write_scores_row(out, report.class_names[c], scores[c]);
   }
-  write_scores_row(out, "macro average", macro_average(scores));
+  MacroAverage average = macro_average(scores);
+  write_scores_row(out, "macro average", average.mean);
+  if (average.classes < static_cast<std::int64_t>(scores.size())) {
+    out << "(the macro average is over the " << average.classes << " of " << scores.size()
+        << " classes that have images here)\n";
+  }
 }
 
 // Columns are numbered rather than named, so the table stays 80 columns wide.
@@ -58,6 +63,12 @@ nlohmann::ordered_json scores_json(const ClassScores& s) {
   return {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
 }
 
+nlohmann::ordered_json macro_json(const MacroAverage& average) {
+  nlohmann::ordered_json json = scores_json(average.mean);
+  json["classes"] = average.classes;
+  return json;
+}
+
 }  // namespace
 
 std::string format_eval_text(const EvalReport& report) {
@@ -66,6 +77,7 @@ std::string format_eval_text(const EvalReport& report) {
   std::ostringstream out;
   out << "model:    " << report.model_path << " (epoch " << report.epoch << ")\n"
       << "split:    " << report.split << " (" << result.count() << " images)\n"
+      << (report.tta ? "tta:      mirror (each image's logits averaged with its mirror's)\n" : "")
       << "loss:     " << std::fixed << std::setprecision(4) << result.metrics.loss << "\n"
       << "accuracy: " << percent(result.metrics.accuracy) << " (95% CI " << percent(interval.low)
       << " - " << percent(interval.high) << ")\n\n";
@@ -74,7 +86,8 @@ std::string format_eval_text(const EvalReport& report) {
   write_confusion_table(out, report);
   if (report.plots) {
     out << "\nconfusion heat-map: " << report.plots->confusion.string() << "\n"
-        << "errors gallery:     " << report.plots->errors.string() << "\n";
+        << "errors gallery:     "
+        << (report.plots->errors ? report.plots->errors->string() : "none (no errors)") << "\n";
   }
   return out.str();
 }
@@ -100,17 +113,20 @@ std::string format_eval_json(const EvalReport& report) {
       {"epoch", report.epoch},
       {"split", report.split},
       {"images", result.count()},
+      {"tta", report.tta},
       {"loss", result.metrics.loss},
       {"accuracy", result.metrics.accuracy},
       {"accuracy_ci95", {interval.low, interval.high}},
       {"classes", classes},
-      {"macro_average", scores_json(macro_average(scores))},
+      {"macro_average", macro_json(macro_average(scores))},
       {"confusion", matrix},
       {"plots", nullptr},
   };
   if (report.plots) {
-    document["plots"] = {{"confusion", report.plots->confusion.string()},
-                         {"errors", report.plots->errors.string()}};
+    document["plots"] = {
+        {"confusion", report.plots->confusion.string()},
+        {"errors", report.plots->errors ? nlohmann::ordered_json(report.plots->errors->string())
+                                        : nlohmann::ordered_json(nullptr)}};
   }
   return document.dump(/*indent=*/2) + "\n";
 }

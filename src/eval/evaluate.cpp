@@ -14,6 +14,10 @@ namespace fmnist {
 
 std::int64_t EvalResult::count() const { return confusion.sum().item<std::int64_t>(); }
 
+std::int64_t EvalResult::errors() const {
+  return count() - confusion.diagonal().sum().item<std::int64_t>();
+}
+
 EvalResult evaluate(Net& model, const Dataset& data, std::int64_t batch_size, bool tta) {
   InferenceModel inference_model(model, tta);
   torch::InferenceMode inference;
@@ -21,7 +25,7 @@ EvalResult evaluate(Net& model, const Dataset& data, std::int64_t batch_size, bo
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
   torch::Tensor pair_counts =
       torch::zeros({kNumClasses * kNumClasses}, torch::TensorOptions(torch::kInt64).device(device));
-  std::vector<torch::Tensor> predictions, confidences;
+  std::vector<torch::Tensor> predictions, confidences, true_class_probabilities;
   for (std::int64_t start = 0; start < data.size(); start += batch_size) {
     std::int64_t end = std::min(start + batch_size, data.size());
     torch::Tensor labels = data.labels.slice(/*dim=*/0, start, end);
@@ -29,7 +33,10 @@ EvalResult evaluate(Net& model, const Dataset& data, std::int64_t batch_size, bo
         inference_model.logits(to_model_input(data.images.slice(/*dim=*/0, start, end)));
     loss_sum += torch::nn::functional::cross_entropy(
         logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    auto [confidence, predicted] = logits.softmax(/*dim=*/1).max(/*dim=*/1);
+    torch::Tensor probabilities = logits.softmax(/*dim=*/1);
+    auto [confidence, predicted] = probabilities.max(/*dim=*/1);
+    true_class_probabilities.push_back(
+        probabilities.gather(/*dim=*/1, labels.unsqueeze(1)).squeeze(1));
     pair_counts += (labels * kNumClasses + predicted)
                        .bincount(/*weights=*/{}, /*minlength=*/kNumClasses * kNumClasses);
     predictions.push_back(predicted);
@@ -39,6 +46,7 @@ EvalResult evaluate(Net& model, const Dataset& data, std::int64_t batch_size, bo
   result.confusion = pair_counts.view({kNumClasses, kNumClasses}).cpu();
   result.predicted = torch::cat(predictions).cpu();
   result.confidence = torch::cat(confidences).cpu();
+  result.true_class_probability = torch::cat(true_class_probabilities).cpu();
   double count = static_cast<double>(data.size());
   result.metrics.loss = loss_sum.item<double>() / count;
   result.metrics.accuracy = result.confusion.diagonal().sum().item<double>() / count;
@@ -71,9 +79,12 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("evaluated {} images in {:.3f} s ({:.0f} img/s)", data.size(), seconds,
                data.size() / seconds);
-  EvalReport report{options.model_path,     checkpoint.epoch,  split_name(split),
-                    checkpoint.class_names, std::move(result), plot_paths};
-  if (plot_paths) write_eval_plots(report, data.images.cpu(), data.labels.cpu(), *plot_paths);
+  EvalReport report{options.model_path, checkpoint.epoch, split_name(split), checkpoint.class_names,
+                    std::move(result),  plot_paths,       options.tta};
+  if (report.plots && report.result.errors() == 0) report.plots->errors.reset();
+  if (report.plots) {
+    write_eval_plots(report, data.images.cpu(), data.labels.cpu(), *report.plots);
+  }
   out << (options.json ? format_eval_json(report) : format_eval_text(report));
 }
 

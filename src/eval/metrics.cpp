@@ -42,19 +42,22 @@ std::vector<ClassScores> class_scores(const torch::Tensor& confusion) {
   return scores;
 }
 
-ClassScores macro_average(const std::vector<ClassScores>& scores) {
-  ClassScores mean;
+MacroAverage macro_average(const std::vector<ClassScores>& scores) {
+  MacroAverage average;
+  ClassScores& mean = average.mean;
   for (const ClassScores& s : scores) {
+    if (s.support == 0) continue;
     mean.precision += s.precision;
     mean.recall += s.recall;
     mean.f1 += s.f1;
     mean.support += s.support;
+    ++average.classes;
   }
-  double n = static_cast<double>(scores.size());
+  double n = static_cast<double>(average.classes);
   mean.precision = ratio(mean.precision, n);
   mean.recall = ratio(mean.recall, n);
   mean.f1 = ratio(mean.f1, n);
-  return mean;
+  return average;
 }
 
 }  // namespace fmnist

@@ -28,6 +28,7 @@ struct Fixture {
     report.class_names = fashion_class_names();
     report.result.predicted = predicted;
     report.result.confidence = torch::arange(100, torch::kFloat32) / 100;
+    report.result.true_class_probability = 1 - report.result.confidence;
     report.result.confusion =
         (labels * 10 + predicted).bincount(/*weights=*/{}, /*minlength=*/100).view({10, 10});
     report.result.metrics.loss = 0.5;
@@ -66,6 +67,55 @@ TEST(EvalReport, JsonIsOneDocumentWithTheSameNumbers) {
   EXPECT_EQ(doc["plots"]["errors"], "a/e.png");
 }
 
+TEST(EvalReport, MarksTestTimeAugmentation) {
+  Fixture f;
+  EXPECT_EQ(format_eval_text(f.report).find("tta:"), std::string::npos);
+  EXPECT_FALSE(nlohmann::json::parse(format_eval_json(f.report))["tta"].get<bool>());
+  f.report.tta = true;
+  EXPECT_NE(format_eval_text(f.report).find("tta:      mirror"), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(format_eval_json(f.report))["tta"].get<bool>());
+}
+
+// A 3-image set of 3 classes, all right: the macro average is over those 3 classes, not 10.
+TEST(EvalReport, MacroAverageIsOverClassesWithImages) {
+  Fixture f;
+  f.report.result.confusion = torch::zeros({10, 10}, torch::kInt64);
+  for (int c : {1, 4, 8}) f.report.result.confusion[c][c] = 1;
+  std::string text = format_eval_text(f.report);
+  EXPECT_NE(text.find("macro average     100.00%  100.00%  100.00%        3"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("over the 3 of 10 classes that have images"), std::string::npos) << text;
+  nlohmann::json doc = nlohmann::json::parse(format_eval_json(f.report));
+  EXPECT_DOUBLE_EQ(doc["macro_average"]["f1"].get<double>(), 1.0);
+  EXPECT_EQ(doc["macro_average"]["classes"], 3);
+}
+
+TEST(EvalReport, NoErrorsGalleryWithoutErrors) {
+  Fixture f;
+  f.report.plots = EvalPlotPaths{"a/c.png", std::nullopt};
+  EXPECT_NE(format_eval_text(f.report).find("errors gallery:     none (no errors)"),
+            std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(format_eval_json(f.report))["plots"]["errors"].is_null());
+  testing::TempDir dir;
+  write_eval_plots(f.report, torch::zeros({100, 1, 28, 28}, torch::kUInt8), f.labels,
+                   EvalPlotPaths{dir / "c.png", std::nullopt});
+  EXPECT_TRUE(std::filesystem::exists(dir / "c.png"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST(EvalPlots, ProbabilitiesShortOfCertaintyShowIt) {
+  EXPECT_EQ(percent_short_of_certainty(0.5), "50.0%");
+  EXPECT_EQ(percent_short_of_certainty(0.9997), "99.97%");
+  EXPECT_EQ(percent_short_of_certainty(0.99999), "99.999%");
+  EXPECT_EQ(percent_short_of_certainty(1.0), "100.0%");
+  EXPECT_EQ(percent_short_of_certainty(0.0002), "0.02%");
+  EXPECT_EQ(percent_short_of_certainty(0.0), "0.0%");
+  EXPECT_EQ(percent_short_of_certainty(1e-9), "<0.0001%");
+  EXPECT_EQ(percent_short_of_certainty(1 - 1e-9), ">99.9999%");
+}
+
 TEST(EvalPlots, MostConfidentErrorsFirst) {
   Fixture f;
   // The wrong images are 6, 16, ..., 96; confidence grows with the index.
@@ -80,7 +130,7 @@ TEST(EvalPlots, PathsBesideTheModelOrInPlotsDir) {
   EvalPlotPaths beside = eval_plot_paths((dir / "runs" / "model.best.pt").string(), std::nullopt);
   EXPECT_EQ(beside.confusion, dir / "runs" / "model.best.confusion.png");
   EXPECT_EQ(beside.errors, dir / "runs" / "model.best.errors.png");
-  EXPECT_EQ(eval_plot_paths("model.pt", dir.path().string()).errors.string(),
+  EXPECT_EQ(eval_plot_paths("model.pt", dir.path().string()).errors->string(),
             (dir / "model.errors.png").string());
   // A missing --plots directory is made; one that cannot be made is a usage error.
   eval_plot_paths("model.pt", (dir / "missing").string());
@@ -99,7 +149,7 @@ TEST(EvalPlots, WritesHeatMapAndGallery) {
   write_eval_plots(f.report, images, f.labels, paths);
   torch::Tensor heat = testing::decode_png_rgb(testing::read_bytes(paths.confusion));
   EXPECT_GT(heat.size(0), 10 * 52);
-  torch::Tensor gallery = testing::decode_png_rgb(testing::read_bytes(paths.errors));
+  torch::Tensor gallery = testing::decode_png_rgb(testing::read_bytes(*paths.errors));
   // The ten wrong images, each an 8-row band of gray 77 drawn 3x: 24x84 pixels.
   std::int64_t band = testing::count_pixels(gallery, 77, 77, 77);
   EXPECT_GE(band, 10 * 23 * 83);

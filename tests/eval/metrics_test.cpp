@@ -47,10 +47,12 @@ TEST(ClassScores, FromConfusionMatrix) {
   EXPECT_EQ(scores[2].support, 0);
   EXPECT_DOUBLE_EQ(scores[2].f1, 0.0);
 
-  ClassScores mean = macro_average(scores);
-  EXPECT_NEAR(mean.precision, (5.0 / 7 + 0.75) / 3, 1e-12);
-  EXPECT_NEAR(mean.recall, (5.0 / 6 + 0.6) / 3, 1e-12);
-  EXPECT_EQ(mean.support, 11);
+  // Class 2 has no images: the average is over classes 0 and 1.
+  MacroAverage average = macro_average(scores);
+  EXPECT_EQ(average.classes, 2);
+  EXPECT_NEAR(average.mean.precision, (5.0 / 7 + 0.75) / 2, 1e-12);
+  EXPECT_NEAR(average.mean.recall, (5.0 / 6 + 0.6) / 2, 1e-12);
+  EXPECT_EQ(average.mean.support, 11);
 }
 
 }  // namespace

@@ -12,8 +12,9 @@ namespace fmnist {
 
 // Where `fmnist eval` writes its pictures.
 struct EvalPlotPaths {
-  std::filesystem::path confusion;  // heat-map of the confusion matrix
-  std::filesystem::path errors;     // gallery of the most confidently wrong images
+  std::filesystem::path confusion;              // heat-map of the confusion matrix
+  std::optional<std::filesystem::path> errors;  // gallery of the most confidently wrong images;
+                                                // absent when there were no errors
 };
 
 // Everything `fmnist eval` reports about one checkpoint on one split.
@@ -24,6 +25,7 @@ struct EvalReport {
   std::vector<std::string> class_names;
   EvalResult result;
   std::optional<EvalPlotPaths> plots;  // absent when no pictures were written
+  bool tta = false;                    // the logits were the mean of each image's and its mirror's
 };
 
 // For people: loss, accuracy with its 95% Wilson interval, precision/recall/F1 per class, the

@@ -21,8 +21,10 @@ struct EvalResult {
   torch::Tensor confusion;   // int64 [classes, classes] on the CPU; row = true, column = predicted
   torch::Tensor predicted;   // int64 [N] on the CPU: the class the model chose for each image
   torch::Tensor confidence;  // float [N] on the CPU: the softmax probability of that class
+  torch::Tensor true_class_probability;  // float [N] on the CPU: that of the image's label
 
   std::int64_t count() const;
+  std::int64_t errors() const;
 };
 
 // Mean cross-entropy, accuracy and confusion matrix of `model` (in eval mode, on the device of

@@ -31,7 +31,13 @@ struct ClassScores {
 // One entry per class of an int64 confusion matrix [classes, classes] (row = true class).
 std::vector<ClassScores> class_scores(const torch::Tensor& confusion);
 
-// The unweighted mean of each score over the classes; support is the total.
-ClassScores macro_average(const std::vector<ClassScores>& scores);
+// The unweighted mean of each score over the classes that have images (a class with none has
+// no recall to speak of, and counting it as 0 would understate the model); support is the
+// total, `classes` how many were averaged.
+struct MacroAverage {
+  ClassScores mean;
+  std::int64_t classes = 0;
+};
+MacroAverage macro_average(const std::vector<ClassScores>& scores);
 
 }  // namespace fmnist
