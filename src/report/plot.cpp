@@ -230,7 +230,6 @@ void draw_legend(const Canvas& canvas, const LineChart& chart, double origin) {
 }
 
 void draw_series(const Canvas& canvas, const Frame& f, const Series& s, const Rgb& colour) {
-  constexpr double kMarkerRadius = 3.5;
   canvas.set_colour(colour);
   cairo_set_line_width(canvas.cr(), 2);
   cairo_new_path(canvas.cr());
@@ -244,7 +243,7 @@ void draw_series(const Canvas& canvas, const Frame& f, const Series& s, const Rg
   cairo_stroke(canvas.cr());
   for (std::size_t i = 0; i < s.x.size(); ++i) {
     if (!std::isfinite(s.y[i])) continue;
-    cairo_arc(canvas.cr(), f.px(s.x[i]), f.py(s.y[i]), kMarkerRadius, 0, 2 * kPi);
+    cairo_arc(canvas.cr(), f.px(s.x[i]), f.py(s.y[i]), s.marker_radius, 0, 2 * kPi);
     cairo_fill(canvas.cr());
   }
 }

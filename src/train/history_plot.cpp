@@ -1,6 +1,7 @@
 // write_history_plot (declared in history.hpp beside the history it draws).
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/file_util.hpp"
@@ -33,18 +34,48 @@ LineChart history_chart(const std::vector<EpochRecord>& history, const std::stri
   return chart;
 }
 
+// The epoch of the best validation accuracy (the first, on a tie: the one `best` holds) as a
+// one-point series over the accuracy chart; nothing without validation values.
+void mark_best_epoch(const std::vector<EpochRecord>& history, LineChart& accuracy) {
+  constexpr double kBestMarkerRadius = 7;
+  const EpochRecord* best = nullptr;
+  for (const EpochRecord& record : history) {
+    if (std::isfinite(record.val_accuracy) &&
+        (best == nullptr || record.val_accuracy > best->val_accuracy)) {
+      best = &record;
+    }
+  }
+  if (best == nullptr) return;
+  accuracy.series.push_back({"best: epoch " + std::to_string(best->epoch),
+                             {static_cast<double>(best->epoch)},
+                             {100.0 * best->val_accuracy},
+                             kBestMarkerRadius});
+}
+
+std::string loss_title(double label_smoothing) {
+  if (label_smoothing <= 0) return "loss";
+  std::ostringstream title;
+  title << "loss (training with label smoothing " << label_smoothing << ")";
+  return title.str();
+}
+
 }  // namespace
 
-void write_history_plot(const std::vector<EpochRecord>& history,
-                        const std::filesystem::path& path) {
+void write_history_plot(const std::vector<EpochRecord>& history, const std::filesystem::path& path,
+                        double label_smoothing) {
   if (history.empty()) throw Error(path.string() + ": no epochs to plot");
-  std::vector<LineChart> charts = {
-      history_chart(history, "loss", &EpochRecord::train_loss, &EpochRecord::val_loss,
-                    /*factor=*/1.0),
-      history_chart(history, "accuracy (%)", &EpochRecord::train_accuracy,
-                    &EpochRecord::val_accuracy, /*factor=*/100.0),
-  };
-  write_file_atomically(path, line_charts_png(charts));
+  LineChart loss = history_chart(history, "loss", &EpochRecord::train_loss, &EpochRecord::val_loss,
+                                 /*factor=*/1.0);
+  loss.title = loss_title(label_smoothing);
+  LineChart accuracy = history_chart(history, "accuracy (%)", &EpochRecord::train_accuracy,
+                                     &EpochRecord::val_accuracy, /*factor=*/100.0);
+  mark_best_epoch(history, accuracy);
+  LineChart learning_rate{"learning rate",
+                          "epoch",
+                          "learning rate",
+                          {history_series(history, "at the epoch's start",
+                                          &EpochRecord::learning_rate, /*factor=*/1.0)}};
+  write_file_atomically(path, line_charts_png({loss, accuracy, learning_rate}));
 }
 
 }  // namespace fmnist

@@ -311,7 +311,7 @@ void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& opt
   if (improved) save_checkpoint(files.best, saved);
   save_checkpoint(files.last, saved);
   write_history_csv(history, files.history);
-  write_history_plot(history, files.history_plot);
+  write_history_plot(history, files.history_plot, checkpoint.settings.label_smoothing);
   log_epoch(history.back(), checkpoint.settings);
 }
 

@@ -22,6 +22,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // The first two tab10 colours, which draw a chart's first and second series.
 std::int64_t blue_pixels(const torch::Tensor& rgb) { return count_pixels(rgb, 31, 119, 180, 4); }
 std::int64_t orange_pixels(const torch::Tensor& rgb) { return count_pixels(rgb, 255, 127, 14, 4); }
+// The third, which marks the best epoch.
+std::int64_t green_pixels(const torch::Tensor& rgb) { return count_pixels(rgb, 44, 160, 44, 4); }
 
 std::vector<EpochRecord> synthetic_history(bool with_validation) {
   std::vector<EpochRecord> history;
@@ -31,7 +33,8 @@ std::vector<EpochRecord> synthetic_history(bool with_validation) {
     r.train_loss = 0.6 / epoch;
     r.train_accuracy = 0.80 + 0.03 * epoch;
     r.val_loss = with_validation ? 0.45 - 0.02 * epoch : kNaN;
-    r.val_accuracy = with_validation ? 0.84 + 0.01 * epoch : kNaN;
+    r.val_accuracy = with_validation ? 0.84 + 0.01 * epoch - (epoch == 5 ? 0.02 : 0) : kNaN;
+    r.learning_rate = 1e-3 / epoch;
     history.push_back(r);
   }
   return history;
@@ -42,12 +45,37 @@ TEST(HistoryPlot, DrawsTrainAndValidationCurvesOfLossAndAccuracy) {
   write_history_plot(synthetic_history(/*with_validation=*/true), dir / "history.png");
   torch::Tensor rgb = decode_png_rgb(testing::read_bytes(dir / "history.png"));
   ASSERT_EQ(rgb.size(0), 400);
-  ASSERT_EQ(rgb.size(1), 2 * 540);
-  // Each half (loss, accuracy) holds both curves.
-  for (const torch::Tensor& half : {rgb.slice(1, 0, 540), rgb.slice(1, 540, 1080)}) {
-    EXPECT_GT(blue_pixels(half), 300);
-    EXPECT_GT(orange_pixels(half), 300);
+  ASSERT_EQ(rgb.size(1), 3 * 540);
+  // The first two thirds (loss, accuracy) hold both curves; the last, the learning rate.
+  for (const torch::Tensor& third : {rgb.slice(1, 0, 540), rgb.slice(1, 540, 1080)}) {
+    EXPECT_GT(blue_pixels(third), 300);
+    EXPECT_GT(orange_pixels(third), 300);
   }
+  torch::Tensor learning_rate = rgb.slice(1, 1080, 1620);
+  EXPECT_GT(blue_pixels(learning_rate), 300);
+  EXPECT_EQ(orange_pixels(learning_rate), 0);
+}
+
+// Epoch 4 has the best validation accuracy: a large marker in the third colour there, in the
+// accuracy chart only.
+TEST(HistoryPlot, MarksTheBestEpoch) {
+  testing::TempDir dir;
+  write_history_plot(synthetic_history(/*with_validation=*/true), dir / "history.png");
+  torch::Tensor rgb = decode_png_rgb(testing::read_bytes(dir / "history.png"));
+  torch::Tensor accuracy = rgb.slice(1, 540, 1080);
+  EXPECT_GT(green_pixels(accuracy), 100);
+  EXPECT_EQ(green_pixels(rgb.slice(1, 0, 540)), 0);
+  // The marker is at epoch 4 of 1-5: right of the plot's middle, left of its right edge.
+  torch::Tensor columns = (accuracy.select(2, 1) == 160).any(0).nonzero().flatten();
+  ASSERT_GT(columns.numel(), 0);
+  EXPECT_GT(columns.max().item<std::int64_t>(), 540 / 2);
+}
+
+TEST(HistoryPlot, NoBestMarkerWithoutValidation) {
+  testing::TempDir dir;
+  write_history_plot(synthetic_history(/*with_validation=*/false), dir / "history.png");
+  torch::Tensor rgb = decode_png_rgb(testing::read_bytes(dir / "history.png"));
+  EXPECT_EQ(green_pixels(rgb), 0);
 }
 
 TEST(HistoryPlot, LeavesOutAValidationCurveWithNoValues) {

@@ -8,11 +8,12 @@
 // Charts drawn with cairo, returned as PNG bytes (write them with write_file_atomically).
 namespace fmnist {
 
-// One curve: points (x[i], y[i]); non-finite y values are gaps.
+// One curve: points (x[i], y[i]); non-finite y values are gaps. Each point has a round marker.
 struct Series {
   std::string name;
   std::vector<double> x;
   std::vector<double> y;
+  double marker_radius = 3.5;
 };
 
 struct LineChart {

@@ -19,8 +19,11 @@ struct EpochRecord {
   double images_per_second = 0;
 };
 
-// Draws the loss and accuracy curves of `history` (train and validation) as one PNG at `path`,
-// written atomically. Error if it cannot be written.
-void write_history_plot(const std::vector<EpochRecord>& history, const std::filesystem::path& path);
+// Draws the loss and accuracy curves of `history` (train and validation), with the epoch of
+// the best validation accuracy marked, and the learning rate, as one PNG at `path`, written
+// atomically. A `label_smoothing` above 0 is named on the loss chart: it lifts the training
+// loss above the validation loss. Error if it cannot be written.
+void write_history_plot(const std::vector<EpochRecord>& history, const std::filesystem::path& path,
+                        double label_smoothing = 0);
 
 }  // namespace fmnist
