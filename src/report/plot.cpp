@@ -65,8 +65,8 @@ class Canvas {
     cairo_set_source_rgb(cr(), colour.r, colour.g, colour.b);
   }
 
-  double text_width(const std::string& text, double size) const {
-    select_font(size, /*bold=*/false);
+  double text_width(const std::string& text, double size, bool bold = false) const {
+    select_font(size, bold);
     cairo_text_extents_t extents;
     cairo_text_extents(cr(), text.c_str(), &extents);
     return extents.x_advance;
@@ -337,7 +337,9 @@ std::string heat_map_png(const HeatMap& map) {
   double column_reach = widest(measure, map.column_names, kLabelSize) * std::sqrt(0.5) + 10;
   double left = std::max(40 + widest(measure, map.row_names, kLabelSize), column_reach);
   double top = 50;
-  double width = left + columns * kCell + 30;
+  // A long title (the model's path) widens the picture rather than being cut off.
+  double width = std::max(left + columns * kCell + 30,
+                          measure.text_width(map.title, kTitleSize, /*bold=*/true) + 20);
   double height = top + rows * kCell + column_reach + 40;
   Canvas canvas(static_cast<int>(width), static_cast<int>(height));
   canvas.set_colour(kBlack);
@@ -391,8 +393,8 @@ std::string image_grid_png(const std::vector<Tile>& tiles, const std::string& ti
   double cell_width = std::max(image_side * kTileScale, caption_width) + 16;
   double cell_height = image_side * kTileScale + caption_lines * kCaptionLine + 16;
   double top = 44, margin = 10;
-  double width =
-      std::max(2 * margin + columns * cell_width, measure.text_width(title, kTitleSize) + 20);
+  double width = std::max(2 * margin + columns * cell_width,
+                          measure.text_width(title, kTitleSize, /*bold=*/true) + 20);
   Canvas canvas(static_cast<int>(width), static_cast<int>(top + rows * cell_height + margin));
   canvas.set_colour(kBlack);
   canvas.text(title, width / 2, 12, kTitleSize, Anchor{0.5, 0}, 0, true);

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cmath>
 
+#include <spdlog/spdlog.h>
+
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/file_util.hpp"
 #include "fmnist/data/dataset.hpp"
@@ -44,6 +46,27 @@ std::string show_title(const ShowOptions& options, const std::vector<std::int64_
   return "Fashion-MNIST " + options.split + " split, " + what;
 }
 
+// show draws PNG only: a picture.jpg holding PNG bytes would confuse whatever opens it.
+void check_out_name(const std::string& out) {
+  std::string extension = lowercase(std::filesystem::path(out).extension().string());
+  if (extension != ".png") {
+    throw UsageError("--out " + out + ": show writes PNG images; give a name ending in .png");
+  }
+}
+
+// Fewer images than asked for, without a word, looks like a bug.
+void warn_if_fewer(const ShowOptions& options, const std::vector<std::int64_t>& chosen) {
+  if (static_cast<std::int64_t>(chosen.size()) >= options.count) return;
+  if (options.class_name) {
+    spdlog::warn("the {} split holds only {} images of class {}: showing them, not {}",
+                 options.split, chosen.size(),
+                 fashion_class_names()[parse_class_name(*options.class_name)], options.count);
+  } else {
+    spdlog::warn("the {} split ends at image {}: showing {} images, not {}", options.split,
+                 chosen.back(), chosen.size(), options.count);
+  }
+}
+
 }  // namespace
 
 std::vector<std::int64_t> select_show_images(const torch::Tensor& labels,
@@ -74,10 +97,12 @@ std::vector<std::int64_t> select_show_images(const torch::Tensor& labels,
 }
 
 void run_show(const ShowOptions& options, std::ostream& out) {
+  check_out_name(options.out);
   Split split = parse_split(options.split);
   make_output_directory(std::filesystem::path(options.out).parent_path(), "--out " + options.out);
   Dataset data = load_dataset(resolve_data_dir(options.data_dir), split);
   std::vector<std::int64_t> chosen = select_show_images(data.labels, options);
+  warn_if_fewer(options, chosen);
   const std::vector<std::string>& names = fashion_class_names();
   std::vector<Tile> tiles;
   for (std::int64_t i : chosen) {

@@ -192,6 +192,14 @@ TEST_F(CliTest, ShowWritesAGridAndDataVerifyNamesAnotherDataSet) {
   ASSERT_EQ(show.status, 0) << show.err;
   EXPECT_EQ(show.out, "new/t.png\n");
   EXPECT_GT(testing::read_bytes(dir_ / "new" / "t.png").size(), 1000u);
+  EXPECT_EQ(show.err, "");
+
+  // Past the split's end, it says so (on stderr) and shows what there is.
+  CommandResult end = fmnist("show --data . --index 17 --count 5 --out end.png", dir_);
+  ASSERT_EQ(end.status, 0) << end.err;
+  EXPECT_NE(end.err.find("the test split ends at image 19: showing 3 images, not 5"),
+            std::string::npos)
+      << end.err;
 
   CommandResult verify = fmnist("data verify --data .", dir_);
   EXPECT_EQ(verify.status, 1);

@@ -102,6 +102,20 @@ TEST(HistoryPlot, EmptyHistoryOrUnwritablePathIsAnError) {
   EXPECT_THROW(write_history_plot(synthetic_history(true), dir / "missing" / "h.png"), Error);
 }
 
+// A title longer than the grid (a model's long path) widens the picture instead of being cut.
+TEST(HeatMap, LongTitleWidensThePicture) {
+  HeatMap map{std::string(120, 'W'),
+              "predicted",
+              "true",
+              torch::tensor({7, 0, 0, 7}, torch::kInt64).view({2, 2}),
+              {"a", "b"},
+              {"a", "b"}};
+  torch::Tensor rgb = decode_png_rgb(heat_map_png(map));
+  EXPECT_GT(rgb.size(1), 120 * 10);
+  EXPECT_TRUE((rgb.select(1, 0) == 255).all().item<bool>());
+  EXPECT_TRUE((rgb.select(1, rgb.size(1) - 1) == 255).all().item<bool>());
+}
+
 TEST(HeatMap, DarkestWhereARowIsAllInOneCell) {
   HeatMap map{"t",        "predicted",
               "true",     torch::tensor({7, 0, 0, 7}, torch::kInt64).view({2, 2}),

@@ -73,5 +73,49 @@ TEST(Show, WritesTheGridAndPrintsItsPath) {
   EXPECT_GT(rgb.size(1), 84);
 }
 
+TEST(Show, RefusesNamesThatAreNotPng) {
+  ShowOptions options;
+  for (const char* name : {"show.jpg", "show", "grid.PNG.txt"}) {
+    options.out = name;
+    std::ostringstream out;
+    EXPECT_THROW(run_show(options, out), UsageError) << name;
+  }
+}
+
+// Titles of every length fit the canvas: the grid widens to its title.
+TEST(Show, TitleFitsANarrowGrid) {
+  testing::TempDir dir;
+  testing::write_dataset(dir.path(), /*train_count=*/20, /*test_count=*/20);
+  ShowOptions options;
+  options.data_dir = dir.path().string();
+  options.index = 19;
+  options.count = 1;
+  options.out = (dir / "one.PNG").string();
+  std::ostringstream out;
+  run_show(options, out);
+  torch::Tensor rgb = testing::decode_png_rgb(testing::read_bytes(dir / "one.PNG"));
+  // "Fashion-MNIST test split, images 19-19" in bold 16 px is over 300 pixels wide; the
+  // first and last columns stay white (nothing drawn past the edges).
+  EXPECT_GT(rgb.size(1), 300);
+  EXPECT_TRUE((rgb.select(1, 0) == 255).all().item<bool>());
+  EXPECT_TRUE((rgb.select(1, rgb.size(1) - 1) == 255).all().item<bool>());
+}
+
+// The largest grid show draws: 400 images, 10 columns of 40 rows, each tile's image inside it.
+TEST(Show, DrawsTheLargestGrid) {
+  testing::TempDir dir;
+  testing::write_dataset(dir.path(), /*train_count=*/20, /*test_count=*/kMaxShowCount);
+  ShowOptions options;
+  options.data_dir = dir.path().string();
+  options.count = kMaxShowCount;
+  options.out = (dir / "all.png").string();
+  std::ostringstream out;
+  run_show(options, out);
+  torch::Tensor rgb = testing::decode_png_rgb(testing::read_bytes(dir / "all.png"));
+  EXPECT_GT(rgb.size(0), 40 * 84);
+  EXPECT_GT(rgb.size(1), 10 * 84);
+  EXPECT_LT(rgb.size(1), 10 * 200);
+}
+
 }  // namespace
 }  // namespace fmnist
