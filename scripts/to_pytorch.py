@@ -17,10 +17,12 @@ fmnist 0.1 (format 1, TorchScript): convert them first with `fmnist checkpoint u
 In your own code: sys.path.insert(0, "<fmnist>/scripts"); from to_pytorch import load_fmnist.
 """
 import argparse
+import gzip
 import json
 import os
-import zipfile
+import struct
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -106,8 +108,30 @@ def make_model(arch):
     return FmnistResNet() if arch == "resnet" else FmnistCnn(arch)
 
 
+def error(message):
+    """What main raises for anything it cannot do: one line on stderr, exit status 1."""
+    return SystemExit(f"to_pytorch: error: {message}")
+
+
 def checkpoint_error(path, problem):
-    return SystemExit(f"to_pytorch: error: {path}: {problem}")
+    return error(f"{path}: {problem}")
+
+
+def idx_path(data_dir, split, kind):
+    """The raw or gzip IDX file of split ("train"/"t10k") and kind ("images"/"labels")."""
+    stem = os.path.join(data_dir, f"{split}-{kind}-idx{3 if kind == 'images' else 1}-ubyte")
+    return stem if os.path.exists(stem) else stem + ".gz"
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes as a uint8 tensor of its declared shape."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
+    # bytearray: frombuffer warns on (and must not write to) immutable bytes.
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=4 + 4 * dims).view(shape)
 
 
 def read_metadata(document, path):
@@ -163,18 +187,45 @@ def check_logits(model, inputs_path, logits_path):
     return logits.shape == expected.shape and difference <= TOLERANCE
 
 
+def read_test_split(data_dir):
+    """(uint8 images N x 1 x 28 x 28, int64 labels) of DATA_DIR's test split."""
+    if not os.path.isdir(data_dir):
+        raise error(f"--eval {data_dir}: not a directory")
+    paths = [idx_path(data_dir, "t10k", kind) for kind in ("images", "labels")]
+    for path in paths:
+        if not os.path.exists(path):
+            raise error(f"--eval {data_dir}: no {os.path.basename(path)[:-3]}[.gz] there "
+                        "(the test split of Fashion-MNIST's IDX files)")
+    try:
+        images, labels = (read_idx(path) for path in paths)
+    except (OSError, EOFError, IndexError, RuntimeError, struct.error) as e:
+        raise error(f"--eval {data_dir}: cannot read its IDX files ({e})")
+    if images.dim() != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE) or \
+            labels.dim() != 1 or len(labels) != len(images):
+        raise error(f"--eval {data_dir}: the IDX files are not {IMAGE_SIZE}x{IMAGE_SIZE} images "
+                    "with one label each")
+    return images.unsqueeze(1), labels.long()
+
+
 def evaluate(model, metadata, data_dir):
     """Prints loss and accuracy on the test split, as `fmnist eval` does."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
-    from common import idx_path, read_idx
-    images = read_idx(idx_path(data_dir, "t10k", "images")).unsqueeze(1).float()
-    labels = read_idx(idx_path(data_dir, "t10k", "labels")).long()
+    images, labels = read_test_split(data_dir)
+    images = images.float()
     with torch.no_grad():
         logits = torch.cat([model(batch * metadata["pixel_scale"])
                             for batch in images.split(256)])
     loss = F.cross_entropy(logits, labels).item()
     accuracy = (logits.argmax(1) == labels).double().mean().item()
     print(f"test split ({len(labels)} images): loss {loss:.4f}, accuracy {100 * accuracy:.2f}%")
+
+
+def check_writable(flag, path):
+    """Fails with the flag's name before any work when PATH's directory cannot take it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise error(f"{flag} {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise error(f"{flag} {path}: the directory {directory} is not writable")
 
 
 def export_onnx(model, path):
@@ -195,6 +246,12 @@ def main():
     parser.add_argument("--check", nargs=2, metavar=("INPUTS", "LOGITS"),
                         help="compare with logits fmnist computed (raw float32 files)")
     args = parser.parse_args()
+    for flag, path in (("--out", args.out), ("--onnx", args.onnx)):
+        if path:
+            check_writable(flag, path)
+    for path in args.check or ():
+        if not os.path.isfile(path):
+            raise error(f"--check {path}: no such file")
     model, metadata = load_fmnist(args.checkpoint)
     print(f"{args.checkpoint}: arch {metadata['arch']}, epoch {metadata['epoch']}, "
           f"{sum(p.numel() for p in model.parameters())} parameters")
@@ -213,4 +270,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as e:  # a write that failed after the checks (disk full, a race)
+        sys.exit(f"to_pytorch: error: {e.filename or ''}: {e.strerror or e}")

@@ -1,31 +1,16 @@
 """Shared pieces of the Python baselines: the IDX reader, the model and the class names."""
-import gzip
 import os
-import struct
+import sys
 
-import torch
 from torch import nn
+
+# One IDX reader for the baselines and to_pytorch.py, which must also work standing alone.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from to_pytorch import idx_path, read_idx  # noqa: E402,F401
 
 DEBIAN_DATA = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-
-
-def idx_path(data_dir, split, kind):
-    """The raw or gzip IDX file of split ("train"/"t10k") and kind ("images"/"labels")."""
-    stem = os.path.join(data_dir, f"{split}-{kind}-idx{3 if kind == 'images' else 1}-ubyte")
-    return stem if os.path.exists(stem) else stem + ".gz"
-
-
-def read_idx(path):
-    """An IDX file of unsigned bytes as a uint8 tensor of its declared shape."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
-    # bytearray: frombuffer warns on (and must not write to) immutable bytes.
-    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=4 + 4 * dims).view(shape)
 
 
 def load_split(data_dir, split):

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -99,6 +100,38 @@ TEST(ToPytorchTest, PythonModelGivesFmnistsLogits) {
   EXPECT_EQ(info.err,
             "fmnist: error: model.pth is a PyTorch state dict written by "
             "to_pytorch.py; fmnist reads the .pt checkpoints that 'fmnist train' writes\n");
+}
+
+// Runs a copy of to_pytorch.py in `dir` (where nothing else of scripts/ is) with `arguments`.
+testing::CommandResult run_copied_script(const testing::TempDir& dir,
+                                         const std::string& arguments) {
+  std::filesystem::copy_file(FMNIST_SCRIPTS_DIR "/to_pytorch.py", dir / "to_pytorch.py",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string command = "cd '" + dir.path().string() + "' && '" FMNIST_PYTHON "' to_pytorch.py " +
+                        arguments + " >out.txt 2>err.txt";
+  int raw = std::system(command.c_str());
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, testing::read_bytes(dir / "out.txt"),
+          testing::read_bytes(dir / "err.txt")};
+}
+
+// Mistakes get one line and exit 1, not a traceback; a copy of the script outside the
+// repository evaluates a checkpoint on its own.
+TEST(ToPytorchTest, ErrorsAreOneLineAndTheScriptStandsAlone) {
+  SKIP_WITHOUT_PYTHON_TORCH();
+  testing::TempDir dir;
+  testing::save_fresh_checkpoint(dir / "model.pt", /*seed=*/5);
+  std::filesystem::create_directory(dir / "data");
+  testing::write_dataset(dir / "data", /*train_count=*/10, /*test_count=*/30);
+  for (const char* arguments :
+       {"model.pt --eval .", "model.pt --onnx /nonexistent/x.onnx", "missing.pt"}) {
+    testing::CommandResult run = run_copied_script(dir, arguments);
+    EXPECT_EQ(run.status, 1) << arguments;
+    EXPECT_EQ(run.err.rfind("to_pytorch: error: ", 0), 0u) << arguments << ": " << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << arguments << ": " << run.err;
+  }
+  testing::CommandResult eval = run_copied_script(dir, "model.pt --eval data");
+  EXPECT_EQ(eval.status, 0) << eval.err;
+  EXPECT_NE(eval.out.find("test split (30 images)"), std::string::npos) << eval.out;
 }
 
 }  // namespace
