@@ -13,9 +13,14 @@
 
 namespace {
 
-constexpr const char* kExitCodes =
+constexpr const char* kFooter =
+    "Global flags, before or after the subcommand: --log-level LEVEL, -q/--quiet,\n"
+    "--log-file PATH (see fmnist --help).\n"
     "Exit status: 0 ok, 1 runtime error (bad file, failed write, ...), 2 usage error,\n"
     "130/143 training interrupted by SIGINT/SIGTERM (the last checkpoint is kept).";
+
+// The flags that choose where the model runs; only train, eval and predict have them.
+bool is_compute_flag(const std::string& name) { return name == "--device" || name == "--threads"; }
 
 // The deepest subcommand on the command line ("fmnist data verify": verify), or the app.
 const CLI::App* parsed_command(const CLI::App& app) {
@@ -73,6 +78,12 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
                              [](const std::string& w) { return w.rfind("-", 0) == 0; });
     if (flag != words.end()) {
       std::string name = flag->substr(0, flag->find('='));
+      if (is_compute_flag(name)) {
+        return command_path(command) + ": unknown flag " + name +
+               ": only train, eval and predict, which run the model on data, take --device "
+               "and --threads" +
+               see;
+      }
       return command_path(command) + ": unknown flag " + name +
              did_you_mean(name, flag_names(command)) + see;
     }
@@ -85,7 +96,7 @@ int run(int argc, char** argv) {
   CLI::App app{"fmnist: train, evaluate and run a Fashion-MNIST image classifier", "fmnist"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the subcommand
-  app.footer(kExitCodes);
+  app.footer(kFooter);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();

@@ -220,6 +220,10 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --augment --no-augment", "--augment excludes --no-augment"},
       {"train --epoch 1", "unknown flag --epoch; did you mean --epochs? (see fmnist train --help)"},
       {"predict x.png --topk=3", "unknown flag --topk; did you mean --top-k?"},
+      {"info m.pt --threads 2",
+       "fmnist info: unknown flag --threads: only train, eval and predict, which run the model on "
+       "data, take --device and --threads (see fmnist info --help)"},
+      {"show --device cpu", "fmnist show: unknown flag --device: only train, eval and predict"},
       {"trian",
        "'trian' is not a subcommand (train, eval, predict, info, summary, show, data, "
        "checkpoint); did you mean train? (see fmnist --help)"},
@@ -544,6 +548,14 @@ TEST_F(CliTest, HelpListsSubcommandsAndExitCodes) {
   EXPECT_EQ(run.status, 0);
   for (const char* text : {"train", "eval", "predict", "info", "summary", "Exit status"}) {
     EXPECT_NE(run.out.find(text), std::string::npos) << text;
+  }
+  // Each subcommand's help names the global flags and the exit codes too.
+  for (const char* command : {"train", "eval", "info", "data verify"}) {
+    CommandResult help = testing::run_fmnist(std::string(command) + " --help", dir_.path());
+    EXPECT_EQ(help.status, 0) << command;
+    for (const char* text : {"--log-level LEVEL, -q/--quiet", "Exit status: 0 ok"}) {
+      EXPECT_NE(help.out.find(text), std::string::npos) << command << ": " << text;
+    }
   }
 }
 
