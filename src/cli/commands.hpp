@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "fmnist/train/distributed.hpp"
@@ -24,8 +26,13 @@ void add_checkpoint_command(CLI::App& app);
 CLI::Validator positive_number();
 CLI::Validator non_negative_number();
 CLI::Validator open_fraction();
+// A whole number / any number from `low` to `high` ("must be a whole number from 1 to 10, not
+// 'two'"); CLI::Range's "Value two not in range" reads as if two were a number.
+CLI::Validator whole_number(std::int64_t low,
+                            std::int64_t high = std::numeric_limits<std::int64_t>::max());
+CLI::Validator number_between(double low, double high);
 
-// --device and --threads, which every subcommand takes.
+// --device and --threads, which train, eval and predict take.
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads);
 
 // --nproc, --rank, --world-size, --local-rank, --master-addr, --master-port, --dist-timeout.

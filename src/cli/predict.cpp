@@ -16,7 +16,7 @@ void add_predict_command(CLI::App& app) {
       ->required();
   command->add_option("--model", options->model_path, "Checkpoint to use")->capture_default_str();
   command->add_option("--top-k", options->top_k, "Classes to show per image, best first")
-      ->check(CLI::Range(1, 10))
+      ->check(whole_number(1, 10))
       ->capture_default_str();
   command->add_option("--format", options->format, "text, json (one document) or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}))
@@ -24,7 +24,7 @@ void add_predict_command(CLI::App& app) {
   command->add_option("--save-input", options->save_input_dir,
                       "Write the 28x28 image the model saw for each input into this directory");
   command->add_option("--batch-size", options->batch_size, "Images per forward pass")
-      ->check(positive_number())
+      ->check(whole_number(1))
       ->capture_default_str();
   command->add_flag("--tta", options->tta,
                     "Test-time augmentation: average each image's scores with its mirror's");

@@ -14,10 +14,13 @@ void add_show_command(CLI::App& app) {
   command->add_option("--split", options->split, "test or train")
       ->check(CLI::IsMember({"test", "train"}))
       ->capture_default_str();
-  command->add_option("--index", options->index, "First image to show (default 0)");
+  command->add_option("--index", options->index, "First image to show (default 0)")
+      ->check(whole_number(0));
   command->add_option("--class", options->class_name,
                       "Show the first images of this class instead, e.g. Bag or 'Ankle boot'");
-  command->add_option("--count", options->count, "How many images")->capture_default_str();
+  command->add_option("--count", options->count, "How many images")
+      ->check(whole_number(1, kMaxShowCount))
+      ->capture_default_str();
   command->add_option("--out", options->out, "PNG to write")->capture_default_str();
   command->callback([options] { run_show(*options, std::cout); });
 }

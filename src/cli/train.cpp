@@ -1,6 +1,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "fmnist/train/train.hpp"
@@ -30,10 +31,10 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember(supported_archs()))
       ->group(recipe_settings);
   command->add_option("--epochs", options->epochs, "Epochs to train in all (tutorial: 20)")
-      ->check(CLI::Range(std::int64_t{1}, kMaxEpochs))
+      ->check(whole_number(1, kMaxEpochs))
       ->group(recipe_settings);
   command->add_option("--batch-size", options->batch_size, "Images per training step")
-      ->check(CLI::Range(std::int64_t{1}, kMaxBatchSize))
+      ->check(whole_number(1, kMaxBatchSize))
       ->group(recipe_settings);
   command
       ->add_option("--optimizer", options->optimizer,
@@ -52,7 +53,7 @@ void add_train_command(CLI::App& app) {
   command
       ->add_option("--warmup-epochs", options->warmup_epochs,
                    "Epochs of learning-rate warm-up before the schedule")
-      ->check(non_negative_number())
+      ->check(whole_number(0))
       ->group(recipe_settings);
   command
       ->add_option("--weight-decay", options->weight_decay,
@@ -62,12 +63,12 @@ void add_train_command(CLI::App& app) {
   command
       ->add_option("--label-smoothing", options->label_smoothing,
                    "Weight of the uniform distribution mixed into the loss's targets")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(number_between(0.0, 0.99))
       ->group(recipe_settings);
   command
       ->add_option("--erasing", options->erasing,
                    "Probability of erasing a random rectangle of each training image")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(number_between(0.0, 1.0))
       ->group(recipe_settings);
   CLI::Option* augment =
       command
@@ -81,6 +82,7 @@ void add_train_command(CLI::App& app) {
       ->group(recipe_settings)
       ->excludes(augment);
   command->add_option("--seed", options->seed, "Seed of initialisation, shuffling and dropout")
+      ->check(whole_number(0))
       ->capture_default_str();
   command
       ->add_option("--val", options->validation,
@@ -94,7 +96,7 @@ void add_train_command(CLI::App& app) {
       ->check(open_fraction())
       ->capture_default_str();
   command->add_option("--step-size", options->step_size, "Epochs between steps of 'step'")
-      ->check(positive_number())
+      ->check(whole_number(1))
       ->capture_default_str();
   command->add_option("--step-gamma", options->step_gamma, "Factor of each step of 'step'")
       ->check(positive_number())
@@ -103,7 +105,7 @@ void add_train_command(CLI::App& app) {
       ->add_option("--patience", options->patience,
                    "Stop after this many epochs without a better validation accuracy (0: "
                    "never)")
-      ->check(non_negative_number())
+      ->check(whole_number(0))
       ->capture_default_str();
   command->add_option("--data", options->data_dir,
                       "Directory of the IDX files (default: $FMNIST_DATA, ./data, "
@@ -129,17 +131,21 @@ void add_train_command(CLI::App& app) {
 void add_distributed_flags(CLI::App& command, DistributedOptions& options) {
   const char* group = "Data-parallel training (torchrun's environment variables work too)";
   command.add_option("--nproc", options.nproc, "Start this many ranks on this machine")
-      ->check(CLI::Range(1, 1024))
+      ->check(whole_number(1, 1024))
       ->capture_default_str()
       ->group(group);
-  command.add_option("--rank", options.rank, "Rank of this process (default: $RANK)")->group(group);
+  command.add_option("--rank", options.rank, "Rank of this process (default: $RANK)")
+      ->check(whole_number(0, std::numeric_limits<int>::max()))
+      ->group(group);
   command
       .add_option("--world-size", options.world_size,
                   "Number of ranks on all machines (default: $WORLD_SIZE, else 1)")
+      ->check(whole_number(1, std::numeric_limits<int>::max()))
       ->group(group);
   command
       .add_option("--local-rank", options.local_rank,
                   "Rank on this machine, picks the GPU (default: $LOCAL_RANK, else --rank)")
+      ->check(whole_number(0, std::numeric_limits<int>::max()))
       ->group(group);
   command
       .add_option("--master-addr", options.master_addr,
@@ -148,6 +154,7 @@ void add_distributed_flags(CLI::App& command, DistributedOptions& options) {
   command
       .add_option("--master-port", options.master_port,
                   "Port of rank 0's TCPStore (default: $MASTER_PORT, else 29500)")
+      ->check(whole_number(1, 65535))
       ->group(group);
   command
       .add_option("--dist-timeout", options.timeout_seconds,
@@ -185,12 +192,43 @@ CLI::Validator open_fraction() {
                       "FRACTION");
 }
 
+CLI::Validator whole_number(std::int64_t low, std::int64_t high) {
+  std::string requirement =
+      high == std::numeric_limits<std::int64_t>::max()
+          ? "a whole number of at least " + std::to_string(low)
+          : "a whole number from " + std::to_string(low) + " to " + std::to_string(high);
+  return CLI::Validator(
+      [low, high, requirement](std::string& input) -> std::string {
+        std::int64_t value = 0;
+        bool parsed = CLI::detail::lexical_cast(input, value);
+        return parsed && value >= low && value <= high
+                   ? ""
+                   : "must be " + requirement + ", not '" + input + "'";
+      },
+      "INT in [" + std::to_string(low) + " - " +
+          (high == std::numeric_limits<std::int64_t>::max() ? "" : std::to_string(high)) + "]");
+}
+
+CLI::Validator number_between(double low, double high) {
+  std::ostringstream requirement;
+  requirement << "a number from " << low << " to " << high;
+  return CLI::Validator(
+      [low, high, requirement = requirement.str()](std::string& input) -> std::string {
+        double value = 0;
+        bool parsed = CLI::detail::lexical_cast(input, value);
+        return parsed && value >= low && value <= high
+                   ? ""
+                   : "must be " + requirement + ", not '" + input + "'";
+      },
+      "FLOAT in [" + CLI::detail::to_string(low) + " - " + CLI::detail::to_string(high) + "]");
+}
+
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads) {
   command.add_option("--device", device, "auto (CUDA if available), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   command.add_option("--threads", threads, "CPU threads (0: one per core)")
-      ->check(CLI::Range(0, 1024))
+      ->check(whole_number(0, 1024))
       ->capture_default_str();
 }
 

@@ -224,6 +224,12 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
        "fmnist info: unknown flag --threads: only train, eval and predict, which run the model on "
        "data, take --device and --threads (see fmnist info --help)"},
       {"show --device cpu", "fmnist show: unknown flag --device: only train, eval and predict"},
+      {"train --epochs abc", "--epochs: must be a whole number from 1 to 1000000, not 'abc'"},
+      {"train --epochs 2.5", "--epochs: must be a whole number from 1 to 1000000, not '2.5'"},
+      {"train --seed x", "--seed: must be a whole number of at least 0, not 'x'"},
+      {"train --master-port http", "--master-port: must be a whole number from 1 to 65535"},
+      {"show --count lots", "--count: must be a whole number from 1 to 400, not 'lots'"},
+      {"train --label-smoothing x", "--label-smoothing: must be a number from 0 to 0.99, not 'x'"},
       {"trian",
        "'trian' is not a subcommand (train, eval, predict, info, summary, show, data, "
        "checkpoint); did you mean train? (see fmnist --help)"},
