@@ -205,8 +205,11 @@ CLI::Validator whole_number(std::int64_t low, std::int64_t high) {
                    ? ""
                    : "must be " + requirement + ", not '" + input + "'";
       },
-      "INT in [" + std::to_string(low) + " - " +
-          (high == std::numeric_limits<std::int64_t>::max() ? "" : std::to_string(high)) + "]");
+      high != std::numeric_limits<std::int64_t>::max()
+          ? "[" + std::to_string(low) + " - " + std::to_string(high) + "]"
+      : low == 0 ? "NON-NEGATIVE"
+      : low == 1 ? "POSITIVE"
+                 : ">= " + std::to_string(low));
 }
 
 CLI::Validator number_between(double low, double high) {
@@ -220,7 +223,7 @@ CLI::Validator number_between(double low, double high) {
                    ? ""
                    : "must be " + requirement + ", not '" + input + "'";
       },
-      "FLOAT in [" + CLI::detail::to_string(low) + " - " + CLI::detail::to_string(high) + "]");
+      "[" + CLI::detail::to_string(low) + " - " + CLI::detail::to_string(high) + "]");
 }
 
 void add_runtime_flags(CLI::App& command, std::string& device, int& threads) {
