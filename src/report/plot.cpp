@@ -131,9 +131,10 @@ struct Axis {
 
 Axis nice_axis(double low, double high, double min_step) {
   constexpr double kTargetTicks = 5;
-  if (!(high > low)) {
-    low -= 0.5;
-    high += 0.5;
+  if (!(high > low)) {  // one value: a band around it, of its own scale (a constant lr 0.001)
+    double pad = low != 0 ? std::abs(low) * 0.5 : 0.5;
+    low -= pad;
+    high += pad;
   }
   double raw = (high - low) / kTargetTicks;
   double magnitude = std::pow(10.0, std::floor(std::log10(raw)));

@@ -71,6 +71,27 @@ TEST(HistoryPlot, MarksTheBestEpoch) {
   EXPECT_GT(columns.max().item<std::int64_t>(), 540 / 2);
 }
 
+// A constant learning rate of 0.001 is drawn in the middle of its chart, not flat on an axis
+// running from -0.5 to 0.5.
+TEST(HistoryPlot, ConstantLearningRateIsDrawnAtItsHeight) {
+  testing::TempDir dir;
+  std::vector<EpochRecord> history = synthetic_history(/*with_validation=*/true);
+  for (EpochRecord& r : history) r.learning_rate = 1e-3;
+  write_history_plot(history, dir / "history.png");
+  torch::Tensor rgb = decode_png_rgb(testing::read_bytes(dir / "history.png"));
+  // Inside the plot box (rows 72-342 of 400, after the y axis's labels), below the legend.
+  torch::Tensor box = rgb.slice(0, 73, 342).slice(1, 1080 + 90, 1620 - 30);
+  torch::Tensor rows =
+      ((box.select(2, 0) == 31) & (box.select(2, 1) == 119) & (box.select(2, 2) == 180))
+          .any(1)
+          .nonzero()
+          .flatten();
+  ASSERT_GT(rows.numel(), 0);
+  // The line lies in the middle third of the box.
+  EXPECT_GT(rows.min().item<std::int64_t>(), 269 / 3);
+  EXPECT_LT(rows.max().item<std::int64_t>(), 2 * 269 / 3);
+}
+
 TEST(HistoryPlot, NoBestMarkerWithoutValidation) {
   testing::TempDir dir;
   write_history_plot(synthetic_history(/*with_validation=*/false), dir / "history.png");
