@@ -110,8 +110,9 @@ void add_train_command(CLI::App& app) {
   command->add_option("--data", options->data_dir,
                       "Directory of the IDX files (default: $FMNIST_DATA, ./data, "
                       "/usr/share/datasets/fashion-mnist)");
-  command->add_option("--out", options->out, "Checkpoint of the final model")
-      ->capture_default_str();
+  command->add_option("--out", options->out,
+                      "Checkpoint of the final model (default: model.pt; with --resume, the "
+                      "run's own)");
   command->add_option("--checkpoint-dir", options->checkpoint_dir,
                       "Where to keep <out>.last.pt and <out>.best.pt, written after every "
                       "epoch (default: beside --out)");
@@ -121,8 +122,8 @@ void add_train_command(CLI::App& app) {
   command->add_option(
       "--resume", options->resume,
       "Checkpoint to continue from (weights, optimizer state, epoch; its training settings are "
-      "kept: only --epochs (default: the checkpoint's), --data, --out, --checkpoint-dir, "
-      "--device and --threads may differ)");
+      "kept: only --epochs (default: the checkpoint's), --data, --out, --checkpoint-dir "
+      "(default: the run's own), --device and --threads may differ)");
   add_runtime_flags(*command, options->device, options->threads);
   add_distributed_flags(*command, options->distributed);
   command->callback([options] { run_train(*options, std::cout); });

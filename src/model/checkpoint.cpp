@@ -88,7 +88,9 @@ Json metadata_of(const Checkpoint& checkpoint) {
                      {"recipe", s.recipe},
                      {"optimizer", s.optimizer},
                      {"label_smoothing", s.label_smoothing},
-                     {"erasing", s.erasing}}},
+                     {"erasing", s.erasing},
+                     {"out", s.out},
+                     {"checkpoint_dir", s.checkpoint_dir}}},
                    {"metrics",
                     {{"train", split(m.train)},
                      {"val", split(m.val)},
@@ -309,6 +311,10 @@ TrainSettings read_settings(const DocumentReader& r, const Json& metadata) {
     settings.optimizer = r.string(s, "optimizer", path("optimizer"));
     settings.label_smoothing = r.real(s, "label_smoothing", path("label_smoothing"));
     settings.erasing = r.real(s, "erasing", path("erasing"));
+  }
+  if (s.contains("out")) {  // written since fmnist 0.4
+    settings.out = r.string(s, "out", path("out"));
+    settings.checkpoint_dir = r.string(s, "checkpoint_dir", path("checkpoint_dir"));
   }
   return settings;
 }

@@ -113,6 +113,10 @@ std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& pa
   text += ")\n";
   text += "trained by: " + training_command(checkpoint) + "\n";
   text += "data:       " + s.data_dir + "\n";
+  if (!s.out.empty()) {  // stored since fmnist 0.4: where `--resume` alone continues the run
+    text += "outputs:    " + s.out +
+            (s.checkpoint_dir.empty() ? "" : ", epoch files in " + s.checkpoint_dir) + "\n";
+  }
   text += "device:     " + (s.device.empty() ? std::string("not recorded") : s.device) + "\n";
   text +=
       fmt::format("versions:   fmnist {}, LibTorch {}; checkpoint format {}\n",

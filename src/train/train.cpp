@@ -51,7 +51,7 @@ std::string describe_existing(const fs::path& path) {
 void refuse_to_replace(const TrainOptions& options) {
   if (options.force || options.resume) return;
   CheckpointFiles files = checkpoint_files(options);
-  for (const fs::path& path : {fs::path(options.out), files.last, files.best, files.history}) {
+  for (const fs::path& path : {fs::path(*options.out), files.last, files.best, files.history}) {
     if (std::error_code ec; !fs::exists(path, ec)) continue;
     throw UsageError(path.string() + " exists" + describe_existing(path) +
                      "; use --force to replace it, or --out PATH");
@@ -109,12 +109,12 @@ void check_options(const TrainOptions& options, bool writes_files) {
     throw UsageError("--val: '" + options.validation + "' is not split or test");
   }
   if (!writes_files) return;
-  const fs::path out(options.out);
+  const fs::path out(*options.out);
   if (!out.has_filename() || fs::is_directory(out)) {
-    throw UsageError("--out " + options.out + ": is a directory; give a file name, e.g. --out " +
+    throw UsageError("--out " + *options.out + ": is a directory; give a file name, e.g. --out " +
                      (out / "model.pt").lexically_normal().string());
   }
-  make_output_directory(out.parent_path(), "--out " + options.out);
+  make_output_directory(out.parent_path(), "--out " + *options.out);
   if (options.checkpoint_dir) {
     make_output_directory(*options.checkpoint_dir, "--checkpoint-dir " + *options.checkpoint_dir);
   }
@@ -260,6 +260,11 @@ void log_epoch(const EpochRecord& record, const TrainSettings& settings) {
       100 * record.val_accuracy, record.learning_rate, record.seconds, record.images_per_second);
 }
 
+// Stored in checkpoints, so that a resumed run finds its files from any directory.
+std::string absolute_path(const fs::path& path) {
+  return fs::absolute(path).lexically_normal().string();
+}
+
 // A path as the shell takes it: quoted where it holds anything but plain characters.
 std::string shell_word(const std::string& word) {
   bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
@@ -274,15 +279,20 @@ std::string shell_word(const std::string& word) {
 
 // The command that continues this run with its data and outputs. `saved_epoch` is the last
 // epoch in a checkpoint: this run's <out>.last.pt if it saved one, else the one it resumed.
+// This run's checkpoints store its paths; one it resumed from may be older, and not.
 std::string resume_hint(const TrainOptions& options, std::int64_t saved_epoch,
                         bool saved_this_run) {
   if (saved_epoch == 0) return "no epoch was completed, nothing was saved";
   std::string last =
       saved_this_run || !options.resume ? checkpoint_files(options).last.string() : *options.resume;
   std::string command = "fmnist train --resume " + shell_word(last);
-  if (options.out != TrainOptions{}.out) command += " --out " + shell_word(options.out);
-  if (options.checkpoint_dir) command += " --checkpoint-dir " + shell_word(*options.checkpoint_dir);
-  if (options.data_dir) command += " --data " + shell_word(*options.data_dir);
+  if (!saved_this_run) {
+    if (*options.out != kDefaultOut) command += " --out " + shell_word(*options.out);
+    if (options.checkpoint_dir) {
+      command += " --checkpoint-dir " + shell_word(*options.checkpoint_dir);
+    }
+    if (options.data_dir) command += " --data " + shell_word(*options.data_dir);
+  }
   return fmt::format("{} holds epoch {}; continue with: {}", last, saved_epoch, command);
 }
 
@@ -407,7 +417,7 @@ Recipe resolve_recipe(const TrainOptions& options) {
 }
 
 CheckpointFiles checkpoint_files(const TrainOptions& options) {
-  fs::path out(options.out);
+  fs::path out(options.out.value_or(kDefaultOut));
   fs::path directory =
       options.checkpoint_dir ? fs::path(*options.checkpoint_dir) : out.parent_path();
   std::string stem = out.stem().string();
@@ -415,7 +425,24 @@ CheckpointFiles checkpoint_files(const TrainOptions& options) {
           directory / (stem + ".history.csv"), directory / (stem + ".history.png")};
 }
 
-TrainResult train(const TrainOptions& options) {
+TrainOptions with_run_paths(TrainOptions options) {
+  std::error_code ec;
+  if (options.resume && fs::exists(*options.resume, ec)) {  // a missing one: starting_point
+    const TrainSettings stored = load_checkpoint(*options.resume, torch::kCPU).settings;
+    if (!stored.out.empty()) {  // fmnist 0.3 and older stored no paths
+      if (!options.out) options.out = stored.out;
+      if (!options.checkpoint_dir && !stored.checkpoint_dir.empty()) {
+        options.checkpoint_dir = stored.checkpoint_dir;
+      }
+      if (!options.data_dir) options.data_dir = stored.data_dir;
+    }
+  }
+  if (!options.out) options.out = kDefaultOut;
+  return options;
+}
+
+TrainResult train(const TrainOptions& given) {
+  const TrainOptions options = with_run_paths(given);
   RankConfig ranks = resolve_rank_config(options.distributed);
   check_options(options, /*writes_files=*/ranks.rank == 0);
   configure_runtime(threads_per_rank(options.threads, ranks));
@@ -426,7 +453,9 @@ TrainResult train(const TrainOptions& options) {
   group.broadcast(checkpoint.model->parameters());
   if (device.is_cpu()) use_channels_last(*checkpoint.model);
   TrainSettings& settings = checkpoint.settings;
-  settings.data_dir = data_dir.string();
+  settings.data_dir = absolute_path(data_dir);
+  settings.out = absolute_path(*options.out);
+  settings.checkpoint_dir = options.checkpoint_dir ? absolute_path(*options.checkpoint_dir) : "";
   settings.device = describe_device(device);
   RunData data = load_run_data(data_dir, settings, device);
   spdlog::info("settings: {}", training_command(checkpoint));
@@ -472,7 +501,7 @@ TrainResult train(const TrainOptions& options) {
   if (settings.validation == kValidateOnSplit) {
     evaluate_test_once(group, checkpoint, data_dir, device);
   }
-  if (group.is_leader()) save_checkpoint(options.out, with_moments(checkpoint, *optimizer));
+  if (group.is_leader()) save_checkpoint(*options.out, with_moments(checkpoint, *optimizer));
   group.barrier();  // every rank succeeds only once rank 0 has saved
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;
@@ -482,14 +511,15 @@ TrainResult train(const TrainOptions& options) {
   return result;
 }
 
-void run_train(const TrainOptions& options, std::ostream& out) {
+void run_train(const TrainOptions& given, std::ostream& out) {
+  const TrainOptions options = with_run_paths(given);
   if (wants_launcher(options.distributed)) {
     check_options(options, /*writes_files=*/true);
     launch_local_ranks(options.distributed);
     return;
   }
   TrainResult result = train(options);
-  if (result.rank == 0) out << format_train_result(result, options.out) << std::endl;
+  if (result.rank == 0) out << format_train_result(result, *options.out) << std::endl;
 }
 
 std::string format_train_result(const TrainResult& result, const std::string& out) {

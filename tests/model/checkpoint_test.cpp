@@ -25,6 +25,8 @@ Checkpoint trained_checkpoint() {
   checkpoint.settings.learning_rate = 0.002;
   checkpoint.settings.seed = 9;
   checkpoint.settings.data_dir = "/data";
+  checkpoint.settings.out = "/runs/model.pt";
+  checkpoint.settings.checkpoint_dir = "/runs/ck";
   checkpoint.metrics.train = {0.5, 0.8};
   checkpoint.metrics.test = {0.6, 0.75};
   return checkpoint;
@@ -67,6 +69,8 @@ TEST(CheckpointTest, RoundTripGivesIdenticalLogitsAndMetadata) {
   EXPECT_DOUBLE_EQ(loaded.settings.learning_rate, 0.002);
   EXPECT_EQ(loaded.settings.seed, 9);
   EXPECT_EQ(loaded.settings.data_dir, "/data");
+  EXPECT_EQ(loaded.settings.out, "/runs/model.pt");
+  EXPECT_EQ(loaded.settings.checkpoint_dir, "/runs/ck");
   EXPECT_DOUBLE_EQ(loaded.metrics.test.accuracy, 0.75);
   EXPECT_FALSE(loaded.torch_version.empty());
   EXPECT_EQ(loaded.format_version, kCheckpointVersion);

@@ -60,6 +60,11 @@ TEST(SummaryTest, InfoRepeatsTheTrainingCommandAndMetrics) {
       << text;
   EXPECT_TRUE(contains(text, " --augment\n")) << text;
   EXPECT_TRUE(contains(text, "device:     cpu (2 threads)")) << text;
+  EXPECT_FALSE(contains(text, "outputs:")) << text;  // an older checkpoint's: not stored
+  checkpoint.settings.out = "/runs/m.pt";
+  checkpoint.settings.checkpoint_dir = "/runs/ck";
+  EXPECT_TRUE(contains(format_checkpoint_info(checkpoint, "m.pt"),
+                       "outputs:    /runs/m.pt, epoch files in /runs/ck\n"));
   EXPECT_TRUE(contains(text, "  val   loss 0.3000  accuracy 90.00%")) << text;
   EXPECT_TRUE(contains(text, "  test  not measured")) << text;
   EXPECT_TRUE(contains(text, "Total params: 225,034")) << text;

@@ -92,10 +92,10 @@ TEST_F(TrainTest, ResumeKeepsTheRunsSettings) {
   resumed.batch_size.reset();
   resumed.resume = resumed.out;
   train(resumed);
-  Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
+  Checkpoint checkpoint = load_checkpoint(*resumed.out, torch::kCPU);
   EXPECT_EQ(checkpoint.settings.seed, 7);
   EXPECT_EQ(checkpoint.settings.batch_size, 16);
-  EXPECT_TRUE(same_weights(first.out, resumed.out));
+  EXPECT_TRUE(same_weights(*first.out, *resumed.out));
 }
 
 TEST_F(TrainTest, RejectsResumingAFinishedRun) {
@@ -162,10 +162,10 @@ TEST_F(TrainTest, ResumeRefusesFlagsThatWouldChangeTheRun) {
   } catch (const UsageError& e) {
     message = e.what();
   }
-  EXPECT_EQ(message, "--resume " + resumed.out +
+  EXPECT_EQ(message, "--resume " + *resumed.out +
                          ": --arch, --lr, --seed would change the run's settings, which a "
                          "resumed run keeps ('fmnist info " +
-                         resumed.out + "' shows them); drop the flag or start a new run");
+                         *resumed.out + "' shows them); drop the flag or start a new run");
   resumed.learning_rate = 1e-3;  // the run's own values
   resumed.arch = kCnnBnArch;
   resumed.seed = 42;
@@ -218,7 +218,7 @@ TEST_F(TrainTest, WritesHistoryAndKeepsTheBestValidationModel) {
   EXPECT_EQ(history[result.best_epoch - 1].val_accuracy, best);
   // 10% of each class held out, the test set measured once, on the final model.
   Dataset test = load_dataset(data_.path(), Split::kTest);
-  Checkpoint final_checkpoint = load_checkpoint(o.out, torch::kCPU);
+  Checkpoint final_checkpoint = load_checkpoint(*o.out, torch::kCPU);
   EXPECT_DOUBLE_EQ(evaluate(final_checkpoint.model, test).metrics.accuracy,
                    final_checkpoint.metrics.test.accuracy);
   EXPECT_EQ(final_checkpoint.settings.lr_schedule, kScheduleStep);
@@ -240,8 +240,8 @@ TEST_F(TrainTest, ResumedRunWithEveryFeatureEndsWithUninterruptedWeights) {
   TrainOptions resumed = options("part-bn.pt", 3);  // the checkpoint's settings are kept
   resumed.resume = checkpoint_files(part).last.string();
   train(resumed);
-  EXPECT_TRUE(same_weights(full.out, resumed.out));
-  Checkpoint checkpoint = load_checkpoint(resumed.out, torch::kCPU);
+  EXPECT_TRUE(same_weights(*full.out, *resumed.out));
+  Checkpoint checkpoint = load_checkpoint(*resumed.out, torch::kCPU);
   EXPECT_EQ(checkpoint.arch, kCnnBnArch);
   EXPECT_TRUE(checkpoint.settings.augment);
   std::vector<EpochRecord> a = read_history_csv(checkpoint_files(full).history);
@@ -269,13 +269,13 @@ TEST_F(TrainTest, ResumedSgdRunEndsWithUninterruptedWeights) {
   TrainOptions resumed = options("part-sgd.pt", 2);
   resumed.resume = resumed.out;
   train(resumed);
-  EXPECT_TRUE(same_weights(full.out, resumed.out));
-  EXPECT_EQ(load_checkpoint(resumed.out, torch::kCPU).settings.optimizer, kOptimizerSgd);
+  EXPECT_TRUE(same_weights(*full.out, *resumed.out));
+  EXPECT_EQ(load_checkpoint(*resumed.out, torch::kCPU).settings.optimizer, kOptimizerSgd);
   TrainOptions adam = full;  // the optimizer is really SGD: Adam takes other steps
   adam.optimizer = kOptimizerAdam;
   adam.out = (out_ / "adam.pt").string();
   train(adam);
-  EXPECT_FALSE(same_weights(full.out, adam.out));
+  EXPECT_FALSE(same_weights(*full.out, *adam.out));
 }
 
 TEST_F(TrainTest, ResumeStartsTheHistoryAfreshWhenItIsNotOurs) {
@@ -290,6 +290,30 @@ TEST_F(TrainTest, ResumeStartsTheHistoryAfreshWhenItIsNotOurs) {
   EXPECT_EQ(history[0].epoch, 2);
 }
 
+// The checkpoints store the run's data and output paths, absolute: `--resume LAST` alone
+// continues the run in place, from any directory.
+TEST_F(TrainTest, ResumeAloneContinuesTheRunInPlace) {
+  TrainOptions first = options("run/inplace.pt", 1);
+  first.checkpoint_dir = (out_ / "ck").string();
+  train(first);
+  TrainOptions resumed;
+  resumed.resume = (out_ / "ck" / "inplace.last.pt").string();
+  resumed.epochs = 2;
+  resumed.device = "cpu";
+  resumed.threads = 1;
+  TrainOptions paths = with_run_paths(resumed);
+  EXPECT_EQ(*paths.out, (out_ / "run" / "inplace.pt").string());
+  EXPECT_EQ(*paths.checkpoint_dir, (out_ / "ck").string());
+  EXPECT_EQ(*paths.data_dir, data_.path().string());
+  train(resumed);
+  EXPECT_EQ(load_checkpoint(out_ / "run" / "inplace.pt", torch::kCPU).epoch, 2);
+  EXPECT_EQ(read_history_csv(out_ / "ck" / "inplace.history.csv").size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(kDefaultOut));
+  // Flags given still win.
+  resumed.out = (out_ / "elsewhere.pt").string();
+  EXPECT_EQ(*with_run_paths(resumed).out, *resumed.out);
+}
+
 TEST_F(TrainTest, PatienceStopsARunThatNoLongerImproves) {
   TrainOptions o = options("patient.pt", 10);
   o.learning_rate = 1e-12;  // the accuracy of epoch 1 is never beaten
@@ -297,7 +321,7 @@ TEST_F(TrainTest, PatienceStopsARunThatNoLongerImproves) {
   TrainResult result = train(o);
   EXPECT_EQ(result.epochs, 3);
   EXPECT_EQ(result.best_epoch, 1);
-  EXPECT_EQ(load_checkpoint(o.out, torch::kCPU).epoch, 3);
+  EXPECT_EQ(load_checkpoint(*o.out, torch::kCPU).epoch, 3);
 }
 
 TEST_F(TrainTest, RejectsBadValidationAndScheduleOptions) {

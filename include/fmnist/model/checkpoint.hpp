@@ -53,6 +53,10 @@ struct TrainSettings {
   std::string optimizer = "adam";  // "adam", "adamw" (decoupled weight decay) or "sgd"
   double label_smoothing = 0;      // of the cross-entropy loss's targets
   double erasing = 0;              // probability of random erasing per training image
+  // Since fmnist 0.4, absolute paths, so that `--resume` alone continues a run in place (empty
+  // in older checkpoints, and checkpoint_dir where the epoch files sit beside `out`):
+  std::string out;             // where the run writes its final model
+  std::string checkpoint_dir;  // where it keeps its epoch files
 };
 
 // Loss and accuracy (a fraction) of a model on a split; NaN where not measured.

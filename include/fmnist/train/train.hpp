@@ -17,7 +17,10 @@ namespace fmnist {
 // `fmnist train`'s flags. `recipe` gives every training setting; a flag that is set overrides
 // the recipe's value. A resumed run keeps the settings stored in its checkpoint (all but
 // epochs, data_dir, out, checkpoint_dir, device and threads), so that it draws what the
-// uninterrupted run would have.
+// uninterrupted run would have; data_dir, out and checkpoint_dir, unless given, are the run's
+// own (stored in its checkpoints), so that `--resume` alone continues it in place.
+inline constexpr const char* kDefaultOut = "model.pt";
+
 struct TrainOptions {
   std::string recipe = kRecipeTutorial;
   std::optional<std::int64_t> epochs;
@@ -38,7 +41,7 @@ struct TrainOptions {
   double step_gamma = 0.1;
   std::int64_t patience = 0;  // stop after this many epochs without a better validation accuracy
   std::optional<std::string> data_dir;
-  std::string out = "model.pt";
+  std::optional<std::string> out;             // default: the resumed run's, else kDefaultOut
   std::optional<std::string> resume;          // a checkpoint to continue from
   std::optional<std::string> checkpoint_dir;  // default: the directory of `out`
   bool force = false;  // a new run may replace an existing `out` and its epoch files
@@ -67,6 +70,10 @@ struct CheckpointFiles {
   std::filesystem::path history_plot;  // <stem>.history.png: its loss and accuracy curves
 };
 CheckpointFiles checkpoint_files(const TrainOptions& options);
+
+// `options` with out, checkpoint_dir and data_dir, where not given, taken from the checkpoint
+// it resumes (when that stores them), and out defaulting to kDefaultOut otherwise.
+TrainOptions with_run_paths(TrainOptions options);
 
 // The recipe `options.recipe` with every flag that `options` sets applied over it; UsageError
 // for an unknown recipe or a setting that cannot work.
