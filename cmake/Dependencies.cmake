@@ -76,11 +76,14 @@ endif()
 find_package(Threads REQUIRED)
 # ATen's parallel_for is a header template that runs in parallel only where OpenMP is on in the
 # compile that instantiates it: without it, fmnist's own kernels ran on one core of two. Debian's
-# and pip's LibTorch both use GNU OpenMP, which GCC's -fopenmp links. (clang, in the sanitizer
-# build, finds it only with libomp-dev: there the kernels run on one thread.)
-find_package(OpenMP COMPONENTS CXX)
+# and pip's LibTorch use GNU OpenMP, which only GCC's -fopenmp targets (clang's would bring a
+# second runtime, LLVM's libomp, into the process): with another compiler, as in the sanitizer
+# build, the kernels run on one thread.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  find_package(OpenMP COMPONENTS CXX)
+endif()
 if(NOT OpenMP_CXX_FOUND)
-  message(STATUS "OpenMP not found: fmnist's own kernels will run on one thread")
+  message(STATUS "No GNU OpenMP: fmnist's own kernels will run on one thread")
   add_library(OpenMP::OpenMP_CXX INTERFACE IMPORTED)
 endif()
 
