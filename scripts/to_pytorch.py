@@ -110,7 +110,7 @@ def make_model(arch):
 
 def error(message):
     """What main raises for anything it cannot do: one line on stderr, exit status 1."""
-    return SystemExit(f"to_pytorch: error: {message}")
+    return SystemExit(f"to_pytorch.py: error: {message}")
 
 
 def checkpoint_error(path, problem):
@@ -219,13 +219,26 @@ def evaluate(model, metadata, data_dir):
     print(f"test split ({len(labels)} images): loss {loss:.4f}, accuracy {100 * accuracy:.2f}%")
 
 
-def check_writable(flag, path):
-    """Fails with the flag's name before any work when PATH's directory cannot take it."""
+def prepare_output(flag, path):
+    """Makes PATH's missing directories, as fmnist does for its output flags, and fails with the
+    flag's name before any work when PATH cannot be written."""
+    if os.path.isdir(path):
+        raise error(f"{flag} {path}: is a directory; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise error(f"{flag} {path}: the directory {directory} does not exist")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise error(f"{flag} {path}: cannot make the directory {directory} ({e.strerror})")
     if not os.access(directory, os.W_OK):
         raise error(f"{flag} {path}: the directory {directory} is not writable")
+
+
+def write_output(flag, path, write):
+    """Runs write(path); a failure (torch.save and torch.onnx raise RuntimeError) is one line."""
+    try:
+        write(path)
+    except (OSError, RuntimeError) as e:
+        raise error(f"{flag} {path}: cannot write it ({str(e).splitlines()[0] if str(e) else e})")
 
 
 def export_onnx(model, path):
@@ -248,7 +261,7 @@ def main():
     args = parser.parse_args()
     for flag, path in (("--out", args.out), ("--onnx", args.onnx)):
         if path:
-            check_writable(flag, path)
+            prepare_output(flag, path)
     for path in args.check or ():
         if not os.path.isfile(path):
             raise error(f"--check {path}: no such file")
@@ -258,10 +271,11 @@ def main():
     if args.out:
         # pixel_scale as a tensor: PyTorch 1.13's weights_only loader refuses pickled floats.
         scale = torch.tensor(metadata["pixel_scale"], dtype=torch.float32)
-        torch.save(dict(metadata, pixel_scale=scale, state_dict=model.state_dict()), args.out)
+        document = dict(metadata, pixel_scale=scale, state_dict=model.state_dict())
+        write_output("--out", args.out, lambda path: torch.save(document, path))
         print(f"wrote {args.out}")
     if args.onnx:
-        export_onnx(model, args.onnx)
+        write_output("--onnx", args.onnx, lambda path: export_onnx(model, path))
     if args.eval:
         evaluate(model, metadata, args.eval)
     if args.check and not check_logits(model, *args.check):
@@ -273,4 +287,4 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except OSError as e:  # a write that failed after the checks (disk full, a race)
-        sys.exit(f"to_pytorch: error: {e.filename or ''}: {e.strerror or e}")
+        sys.exit(f"to_pytorch.py: error: {e.filename or ''}: {e.strerror or e}")

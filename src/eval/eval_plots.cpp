@@ -44,14 +44,14 @@ std::string errors_png(const EvalReport& report, const torch::Tensor& images,
 }  // namespace
 
 EvalPlotPaths eval_plot_paths(const std::string& model_path,
-                              const std::optional<std::string>& plots_dir) {
+                              const std::optional<std::string>& plots_dir, bool tta) {
   std::filesystem::path model(model_path);
   std::filesystem::path dir = plots_dir ? std::filesystem::path(*plots_dir) : model.parent_path();
   make_output_directory(dir, plots_dir ? "--plots " + *plots_dir
                                        : "the plots beside " + model_path +
                                              " (--plots DIR chooses another place, "
                                              "--no-plots none)");
-  std::string stem = model.stem().string();
+  std::string stem = model.stem().string() + (tta ? ".tta" : "");
   return {dir / (stem + ".confusion.png"), dir / (stem + ".errors.png")};
 }
 

@@ -60,7 +60,7 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   std::optional<EvalPlotPaths> plot_paths;
   auto check_plot_paths = [&] {
     if (!options.no_plots && !plot_paths) {
-      plot_paths = eval_plot_paths(options.model_path, options.plots_dir);
+      plot_paths = eval_plot_paths(options.model_path, options.plots_dir, options.tta);
     }
   };
   if (options.plots_dir) check_plot_paths();
@@ -69,6 +69,12 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   check_plot_paths();
+  if (options.tta && !checkpoint.settings.augment) {
+    spdlog::warn(
+        "--tta: {} was trained without --augment, so mirrored images are new to it; "
+        "averaging with them may lower its accuracy",
+        options.model_path);
+  }
   std::filesystem::path data_dir = resolve_data_dir(options.data_dir);
   Dataset data = load_dataset(data_dir, split).to(device);
   spdlog::info("evaluating {} (epoch {}) on {} split of {}, device {}{}", options.model_path,

@@ -564,6 +564,10 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
   auto entries = listing ? detail::entries_by_name(*listing) : std::nullopt;
   if (!entries) {
     std::string kind = detail::describe_contents(bytes);
+    if (kind.find("image") != std::string::npos) {
+      throw CheckpointError(name + " is " + kind + ", not an fmnist checkpoint (to classify it: " +
+                            "fmnist predict " + name + ")");
+    }
     if (!kind.empty()) throw CheckpointError(name + " is " + kind + ", not an fmnist checkpoint");
     throw CheckpointError(name + ": not an fmnist checkpoint (" +
                           (bytes.rfind("PK", 0) == 0

@@ -230,7 +230,8 @@ void draw_legend(const Canvas& canvas, const LineChart& chart, double origin) {
   }
 }
 
-void draw_series(const Canvas& canvas, const Frame& f, const Series& s, const Rgb& colour) {
+// The line, clipped to the plot box by the caller.
+void draw_line(const Canvas& canvas, const Frame& f, const Series& s, const Rgb& colour) {
   canvas.set_colour(colour);
   cairo_set_line_width(canvas.cr(), 2);
   cairo_new_path(canvas.cr());
@@ -242,6 +243,12 @@ void draw_series(const Canvas& canvas, const Frame& f, const Series& s, const Rg
     }
   }
   cairo_stroke(canvas.cr());
+}
+
+// The markers, unclipped: a point on the box's edge (the first epoch, the best accuracy at the
+// top) keeps its whole disc.
+void draw_markers(const Canvas& canvas, const Frame& f, const Series& s, const Rgb& colour) {
+  canvas.set_colour(colour);
   for (std::size_t i = 0; i < s.x.size(); ++i) {
     if (!std::isfinite(s.y[i])) continue;
     cairo_arc(canvas.cr(), f.px(s.x[i]), f.py(s.y[i]), s.marker_radius, 0, 2 * kPi);
@@ -318,9 +325,12 @@ std::string line_charts_png(const std::vector<LineChart>& charts) {
     cairo_rectangle(canvas.cr(), frame.left, frame.top, frame.width, frame.height);
     cairo_clip(canvas.cr());
     for (std::size_t s = 0; s < charts[c].series.size(); ++s) {
-      draw_series(canvas, frame, charts[c].series[s], kPalette[s % std::size(kPalette)]);
+      draw_line(canvas, frame, charts[c].series[s], kPalette[s % std::size(kPalette)]);
     }
     cairo_restore(canvas.cr());
+    for (std::size_t s = 0; s < charts[c].series.size(); ++s) {
+      draw_markers(canvas, frame, charts[c].series[s], kPalette[s % std::size(kPalette)]);
+    }
   }
   return canvas.png();
 }
@@ -338,9 +348,13 @@ std::string heat_map_png(const HeatMap& map) {
   double column_reach = widest(measure, map.column_names, kLabelSize) * std::sqrt(0.5) + 10;
   double left = std::max(40 + widest(measure, map.row_names, kLabelSize), column_reach);
   double top = 50;
-  // A long title (the model's path) widens the picture rather than being cut off.
-  double width = std::max(left + columns * kCell + 30,
-                          measure.text_width(map.title, kTitleSize, /*bold=*/true) + 20);
+  // A long title (the model's path) widens the picture rather than being cut off; the matrix
+  // stays in the middle.
+  const double natural_width = left + columns * kCell + 30;
+  double width =
+      std::max(natural_width, measure.text_width(map.title, kTitleSize, /*bold=*/true) + 20);
+  const double shift = (width - natural_width) / 2;
+  left += shift;
   double height = top + rows * kCell + column_reach + 40;
   Canvas canvas(static_cast<int>(width), static_cast<int>(height));
   canvas.set_colour(kBlack);
@@ -373,7 +387,8 @@ std::string heat_map_png(const HeatMap& map) {
   cairo_rectangle(canvas.cr(), left, top, columns * kCell, rows * kCell);
   cairo_stroke(canvas.cr());
   canvas.text(map.x_label, left + columns * kCell / 2, height - 10, kLabelSize, Anchor{0.5, 1});
-  canvas.text(map.y_label, 16, top + rows * kCell / 2, kLabelSize, Anchor{0.5, 0.5}, -kPi / 2);
+  canvas.text(map.y_label, 16 + shift, top + rows * kCell / 2, kLabelSize, Anchor{0.5, 0.5},
+              -kPi / 2);
   return canvas.png();
 }
 

@@ -40,8 +40,9 @@ std::vector<std::int64_t> to_vector(const torch::Tensor& indices) {
 
 std::string show_title(const ShowOptions& options, const std::vector<std::int64_t>& chosen) {
   std::string what =
-      options.class_name
-          ? "class " + fashion_class_names()[parse_class_name(*options.class_name)]
+      options.class_name ? "class " + fashion_class_names()[parse_class_name(*options.class_name)]
+      : chosen.size() == 1
+          ? "image " + std::to_string(chosen.front())
           : "images " + std::to_string(chosen.front()) + "-" + std::to_string(chosen.back());
   return "Fashion-MNIST " + options.split + " split, " + what;
 }

@@ -104,8 +104,8 @@ std::string format_model_summary(Net& model) {
 
 std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& path) {
   const TrainSettings& s = checkpoint.settings;
-  std::string text =
-      fmt::format("checkpoint: {} (arch {}, {} epochs", path, checkpoint.arch, checkpoint.epoch);
+  std::string text = fmt::format("checkpoint: {} (arch {}, {} epoch{}", path, checkpoint.arch,
+                                 checkpoint.epoch, checkpoint.epoch == 1 ? "" : "s");
   if (checkpoint.best_epoch > 0) {
     text += fmt::format("; best validation accuracy {} at epoch {}",
                         percent(checkpoint.best_accuracy), checkpoint.best_epoch);

@@ -38,9 +38,9 @@ std::string describe_existing(const fs::path& path) {
     Checkpoint existing = load_checkpoint(path, torch::kCPU);
     std::string what = ": epoch " + std::to_string(existing.epoch);
     if (!std::isnan(existing.metrics.test.accuracy)) {
-      return what + fmt::format(", test accuracy {:.2f} %", 100 * existing.metrics.test.accuracy);
+      return what + fmt::format(", test accuracy {:.2f}%", 100 * existing.metrics.test.accuracy);
     }
-    return what + fmt::format(", best validation accuracy {:.2f} %", 100 * existing.best_accuracy);
+    return what + fmt::format(", best validation accuracy {:.2f}%", 100 * existing.best_accuracy);
   } catch (const Error&) {
     return " (not a checkpoint fmnist can read)";
   }
@@ -340,6 +340,17 @@ std::vector<EpochRecord> earlier_history(const fs::path& path, std::int64_t epoc
   return kept;
 }
 
+// The history to continue: this run's own file, or where the resumed run kept it when this
+// one writes elsewhere (another --out or --checkpoint-dir).
+fs::path previous_history(const CheckpointFiles& files, const TrainSettings& resumed) {
+  std::error_code ec;
+  if (fs::exists(files.history, ec) || resumed.out.empty()) return files.history;
+  TrainOptions before;
+  before.out = resumed.out;
+  if (!resumed.checkpoint_dir.empty()) before.checkpoint_dir = resumed.checkpoint_dir;
+  return checkpoint_files(before).history;
+}
+
 bool stop_early(const Checkpoint& checkpoint) {
   const std::int64_t patience = checkpoint.settings.patience;
   if (patience == 0 || checkpoint.epoch - checkpoint.best_epoch < patience) return false;
@@ -450,6 +461,7 @@ TrainResult train(const TrainOptions& given) {
   ProcessGroup group = ProcessGroup::join(ranks, device);
   fs::path data_dir = resolve_data_dir(options.data_dir);
   Checkpoint checkpoint = starting_point(options, device);
+  const TrainSettings resumed_settings = checkpoint.settings;  // where a resumed run wrote
   group.broadcast(checkpoint.model->parameters());
   if (device.is_cpu()) use_channels_last(*checkpoint.model);
   TrainSettings& settings = checkpoint.settings;
@@ -466,7 +478,12 @@ TrainResult train(const TrainOptions& given) {
                settings.validation == kValidateOnTest ? "test" : "validation", settings.batch_size);
 
   CheckpointFiles files = checkpoint_files(options);
-  std::vector<EpochRecord> history = earlier_history(files.history, checkpoint.epoch);
+  if (options.resume) {  // the paths may come from the checkpoint: say where they lead
+    spdlog::info("continuing the run: writing {}, and {} and {} after every epoch", *options.out,
+                 files.last.string(), files.history.string());
+  }
+  std::vector<EpochRecord> history =
+      earlier_history(previous_history(files, resumed_settings), checkpoint.epoch);
   InterruptGuard interrupts;
   EpochContext context{checkpoint.model, *optimizer, data.train, settings, interrupts, group};
   TrainResult result;
@@ -524,10 +541,11 @@ void run_train(const TrainOptions& given, std::ostream& out) {
 
 std::string format_train_result(const TrainResult& result, const std::string& out) {
   return fmt::format(
-      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epochs; best validation accuracy {:.2f}% "
-      "at epoch {}; {:.0f} s, {:.0f} img/s",
+      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epoch{}; best validation accuracy "
+      "{:.2f}% at epoch {}; {:.0f} s, {:.0f} img/s",
       out, 100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs,
-      100 * result.best_accuracy, result.best_epoch, result.seconds, result.images_per_second);
+      result.epochs == 1 ? "" : "s", 100 * result.best_accuracy, result.best_epoch, result.seconds,
+      result.images_per_second);
 }
 
 }  // namespace fmnist

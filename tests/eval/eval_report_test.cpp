@@ -132,6 +132,9 @@ TEST(EvalPlots, PathsBesideTheModelOrInPlotsDir) {
   EXPECT_EQ(beside.errors, dir / "runs" / "model.best.errors.png");
   EXPECT_EQ(eval_plot_paths("model.pt", dir.path().string()).errors->string(),
             (dir / "model.errors.png").string());
+  // Test-time augmentation's pictures go beside the plain ones, not over them.
+  EXPECT_EQ(eval_plot_paths("model.pt", dir.path().string(), /*tta=*/true).confusion,
+            dir / "model.tta.confusion.png");
   // A missing --plots directory is made; one that cannot be made is a usage error.
   eval_plot_paths("model.pt", (dir / "missing").string());
   EXPECT_TRUE(std::filesystem::is_directory(dir / "missing"));

@@ -178,8 +178,9 @@ TEST(CheckpointTest, RefusesFilesLargerThanAnyCheckpoint) {
 TEST(CheckpointTest, NamesWhatOtherFilesAre) {
   TempDir dir;
   testing::write_bytes(dir / "bag.png", testing::png_bytes(torch::zeros({4, 4, 1}, torch::kUInt8)));
-  EXPECT_EQ(load_error(dir / "bag.png"),
-            (dir / "bag.png").string() + " is a PNG image, not an fmnist checkpoint");
+  const std::string bag = (dir / "bag.png").string();
+  EXPECT_EQ(load_error(dir / "bag.png"), bag + " is a PNG image, not an fmnist checkpoint " +
+                                             "(to classify it: fmnist predict " + bag + ")");
   testing::write_bytes(dir / "x.gz", std::string("\x1f\x8b\x08\x00rest", 8));
   EXPECT_EQ(load_error(dir / "x.gz"),
             (dir / "x.gz").string() + " is a gzip file, not an fmnist checkpoint");

@@ -123,10 +123,10 @@ TEST(ToPytorchTest, ErrorsAreOneLineAndTheScriptStandsAlone) {
   std::filesystem::create_directory(dir / "data");
   testing::write_dataset(dir / "data", /*train_count=*/10, /*test_count=*/30);
   for (const char* arguments :
-       {"model.pt --eval .", "model.pt --onnx /nonexistent/x.onnx", "missing.pt"}) {
+       {"model.pt --eval .", "model.pt --onnx data", "model.pt --out /proc/x.pth", "missing.pt"}) {
     testing::CommandResult run = run_copied_script(dir, arguments);
     EXPECT_EQ(run.status, 1) << arguments;
-    EXPECT_EQ(run.err.rfind("to_pytorch: error: ", 0), 0u) << arguments << ": " << run.err;
+    EXPECT_EQ(run.err.rfind("to_pytorch.py: error: ", 0), 0u) << arguments << ": " << run.err;
     EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << arguments << ": " << run.err;
   }
   testing::CommandResult eval = run_copied_script(dir, "model.pt --eval data");

@@ -314,6 +314,21 @@ TEST_F(TrainTest, ResumeAloneContinuesTheRunInPlace) {
   EXPECT_EQ(*with_run_paths(resumed).out, *resumed.out);
 }
 
+// Resumed into another --out, the run's history still starts at epoch 1: the earlier rows come
+// from where the run kept them.
+TEST_F(TrainTest, ResumedElsewhereKeepsTheEarlierHistory) {
+  TrainOptions first = options("first.pt", 1);
+  train(first);
+  TrainOptions moved = options("moved/second.pt", 2);
+  moved.resume = checkpoint_files(first).last.string();
+  train(moved);
+  std::vector<EpochRecord> history = read_history_csv(checkpoint_files(moved).history);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].epoch, 1);
+  EXPECT_EQ(history[1].epoch, 2);
+  EXPECT_EQ(read_history_csv(checkpoint_files(first).history).size(), 1u);  // left as it was
+}
+
 TEST_F(TrainTest, PatienceStopsARunThatNoLongerImproves) {
   TrainOptions o = options("patient.pt", 10);
   o.learning_rate = 1e-12;  // the accuracy of epoch 1 is never beaten

@@ -16,8 +16,10 @@ inline constexpr std::int64_t kGallerySize = 24;
 
 // <dir>/<model stem>.confusion.png and <dir>/<model stem>.errors.png, where dir is `plots_dir`
 // or else the model's directory. UsageError if `plots_dir` is not a directory.
+// With `tta` the names are <stem>.tta.confusion.png and <stem>.tta.errors.png, beside (not over)
+// a plain evaluation's.
 EvalPlotPaths eval_plot_paths(const std::string& model_path,
-                              const std::optional<std::string>& plots_dir);
+                              const std::optional<std::string>& plots_dir, bool tta = false);
 
 // A probability as a percentage with as many decimals (up to 4) as it takes not to read as
 // certainty or impossibility: "99.97%", not "100.0%", for a model that is almost sure.
