@@ -520,6 +520,7 @@ TrainResult train(const TrainOptions& given) {
   }
   if (group.is_leader()) save_checkpoint(*options.out, with_moments(checkpoint, *optimizer));
   group.barrier();  // every rank succeeds only once rank 0 has saved
+  result.out = *options.out;
   result.epochs = checkpoint.epoch;
   result.metrics = checkpoint.metrics;
   result.best_epoch = checkpoint.best_epoch;
@@ -528,22 +529,21 @@ TrainResult train(const TrainOptions& given) {
   return result;
 }
 
-void run_train(const TrainOptions& given, std::ostream& out) {
-  const TrainOptions options = with_run_paths(given);
+void run_train(const TrainOptions& options, std::ostream& out) {
   if (wants_launcher(options.distributed)) {
-    check_options(options, /*writes_files=*/true);
+    check_options(with_run_paths(options), /*writes_files=*/true);
     launch_local_ranks(options.distributed);
     return;
   }
-  TrainResult result = train(options);
-  if (result.rank == 0) out << format_train_result(result, *options.out) << std::endl;
+  TrainResult result = train(options);  // resolves the run's paths itself
+  if (result.rank == 0) out << format_train_result(result) << std::endl;
 }
 
-std::string format_train_result(const TrainResult& result, const std::string& out) {
+std::string format_train_result(const TrainResult& result) {
   return fmt::format(
       "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epoch{}; best validation accuracy "
       "{:.2f}% at epoch {}; {:.0f} s, {:.0f} img/s",
-      out, 100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs,
+      result.out, 100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs,
       result.epochs == 1 ? "" : "s", 100 * result.best_accuracy, result.best_epoch, result.seconds,
       result.images_per_second);
 }

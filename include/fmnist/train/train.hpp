@@ -59,6 +59,7 @@ struct TrainResult {
   double seconds = 0;            // this run's training and evaluation time
   double images_per_second = 0;  // training throughput of this run
   int rank = 0;                  // of this process in a data-parallel run
+  std::string out;               // where the final model went (--out, or the resumed run's)
 };
 
 // Where training keeps its per-epoch files: <stem of out>.last.pt, .best.pt (best validation
@@ -94,6 +95,6 @@ TrainResult train(const TrainOptions& options);
 void run_train(const TrainOptions& options, std::ostream& out);
 
 // The one result line `fmnist train` prints on stdout.
-std::string format_train_result(const TrainResult& result, const std::string& out);
+std::string format_train_result(const TrainResult& result);
 
 }  // namespace fmnist
