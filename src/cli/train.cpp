@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -167,11 +168,13 @@ void add_distributed_flags(CLI::App& command, DistributedOptions& options) {
 
 namespace {
 
-CLI::Validator number_check(bool (*accept)(double), const std::string& requirement,
-                            const std::string& name) {
+// Accepts what parses as a T and passes `accept`; otherwise "must be <requirement>, not 'x'".
+template <typename T>
+CLI::Validator value_check(std::function<bool(T)> accept, const std::string& requirement,
+                           const std::string& name) {
   return CLI::Validator(
       [accept, requirement](std::string& input) -> std::string {
-        double value = 0;
+        T value{};
         bool parsed = CLI::detail::lexical_cast(input, value);
         return parsed && accept(value) ? "" : "must be " + requirement + ", not '" + input + "'";
       },
@@ -181,49 +184,37 @@ CLI::Validator number_check(bool (*accept)(double), const std::string& requireme
 }  // namespace
 
 CLI::Validator positive_number() {
-  return number_check([](double v) { return v > 0; }, "a number above 0", "POSITIVE");
+  return value_check<double>([](double v) { return v > 0; }, "a number above 0", "POSITIVE");
 }
 
 CLI::Validator non_negative_number() {
-  return number_check([](double v) { return v >= 0; }, "a number of at least 0", "NON-NEGATIVE");
+  return value_check<double>([](double v) { return v >= 0; }, "a number of at least 0",
+                             "NON-NEGATIVE");
 }
 
 CLI::Validator open_fraction() {
-  return number_check([](double v) { return v > 0 && v < 1; }, "a number above 0 and below 1",
-                      "FRACTION");
+  return value_check<double>([](double v) { return v > 0 && v < 1; },
+                             "a number above 0 and below 1", "FRACTION");
 }
 
 CLI::Validator whole_number(std::int64_t low, std::int64_t high) {
+  const bool bounded = high != std::numeric_limits<std::int64_t>::max();
   std::string requirement =
-      high == std::numeric_limits<std::int64_t>::max()
-          ? "a whole number of at least " + std::to_string(low)
-          : "a whole number from " + std::to_string(low) + " to " + std::to_string(high);
-  return CLI::Validator(
-      [low, high, requirement](std::string& input) -> std::string {
-        std::int64_t value = 0;
-        bool parsed = CLI::detail::lexical_cast(input, value);
-        return parsed && value >= low && value <= high
-                   ? ""
-                   : "must be " + requirement + ", not '" + input + "'";
-      },
-      high != std::numeric_limits<std::int64_t>::max()
-          ? "[" + std::to_string(low) + " - " + std::to_string(high) + "]"
-      : low == 0 ? "NON-NEGATIVE"
-      : low == 1 ? "POSITIVE"
-                 : ">= " + std::to_string(low));
+      bounded ? "a whole number from " + std::to_string(low) + " to " + std::to_string(high)
+              : "a whole number of at least " + std::to_string(low);
+  std::string name = bounded    ? "[" + std::to_string(low) + " - " + std::to_string(high) + "]"
+                     : low == 0 ? "NON-NEGATIVE"
+                     : low == 1 ? "POSITIVE"
+                                : ">= " + std::to_string(low);
+  return value_check<std::int64_t>([low, high](std::int64_t v) { return v >= low && v <= high; },
+                                   requirement, name);
 }
 
 CLI::Validator number_between(double low, double high) {
   std::ostringstream requirement;
   requirement << "a number from " << low << " to " << high;
-  return CLI::Validator(
-      [low, high, requirement = requirement.str()](std::string& input) -> std::string {
-        double value = 0;
-        bool parsed = CLI::detail::lexical_cast(input, value);
-        return parsed && value >= low && value <= high
-                   ? ""
-                   : "must be " + requirement + ", not '" + input + "'";
-      },
+  return value_check<double>(
+      [low, high](double v) { return v >= low && v <= high; }, requirement.str(),
       "[" + CLI::detail::to_string(low) + " - " + CLI::detail::to_string(high) + "]");
 }
 
