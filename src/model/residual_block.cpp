@@ -1,5 +1,6 @@
 #include "fmnist/model/residual_block.hpp"
 
+#include "fmnist/kernels/avg_pool.hpp"
 #include "fmnist/kernels/batch_norm_relu.hpp"
 
 namespace fmnist {
@@ -26,11 +27,9 @@ ResidualBlockImpl::ResidualBlockImpl(std::int64_t in_channels, std::int64_t out_
       shortcut_bn_(register_module("shortcut_bn", torch::nn::BatchNorm2d(out_channels))) {}
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor main = batch_norm_relu(conv1_(x), *bn1_);
-  main = bn2_(conv2_(main));
-  torch::Tensor shortcut = torch::avg_pool2d(x, /*kernel_size=*/2, /*stride=*/2, /*padding=*/0,
-                                             /*ceil_mode=*/true);
-  return (main + shortcut_bn_(shortcut_(shortcut))).relu_();
+  torch::Tensor main = conv2_(batch_norm_relu(conv1_(x), *bn1_));
+  torch::Tensor shortcut = shortcut_(avg_pool2x2_ceil(x));
+  return batch_norm_add_relu(main, *bn2_, shortcut, *shortcut_bn_);
 }
 
 }  // namespace fmnist

@@ -13,4 +13,10 @@ namespace fmnist {
 // values and gradients agree within float rounding.
 torch::Tensor batch_norm_relu(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn);
 
+// relu(bn_a(a) + bn_b(b)), a residual block's end, in the same way: one fused kernel each way
+// (two passes over a and b forward, two backward) where LibTorch runs two batch norms, an add
+// and a ReLU, each a pass of its own. a and b have the same shape.
+torch::Tensor batch_norm_add_relu(const torch::Tensor& a, torch::nn::BatchNorm2dImpl& bn_a,
+                                  const torch::Tensor& b, torch::nn::BatchNorm2dImpl& bn_b);
+
 }  // namespace fmnist
