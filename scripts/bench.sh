@@ -191,7 +191,7 @@ bench_python_dataloader() {
 
 # Cold start matters here, so each run is a fresh process; --shell=none keeps the shell's own
 # start-up out of the numbers.
-# The accurate recipe (a residual network through LibTorch's generic path, not our fused
+# The accurate recipe (the residual network: oneDNN convolutions and fmnist's fused batch-norm
 # kernels) against scripts/bench/train_accurate.py, the same recipe in PyTorch-Python:
 # 3 epochs each, the best epoch after the first compared.
 bench_accurate() {
