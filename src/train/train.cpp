@@ -525,6 +525,7 @@ TrainResult train(const TrainOptions& given) {
   result.metrics = checkpoint.metrics;
   result.best_epoch = checkpoint.best_epoch;
   result.best_accuracy = checkpoint.best_accuracy;
+  result.validation = settings.validation;
   result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
   return result;
 }
@@ -541,11 +542,11 @@ void run_train(const TrainOptions& options, std::ostream& out) {
 
 std::string format_train_result(const TrainResult& result) {
   return fmt::format(
-      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epoch{}; best validation accuracy "
-      "{:.2f}% at epoch {}; {:.0f} s, {:.0f} img/s",
+      "{}: test accuracy {:.2f}% (loss {:.4f}) after {} epoch{}; best {} accuracy {:.2f}% at "
+      "epoch {}; {:.0f} s, {:.0f} img/s",
       result.out, 100 * result.metrics.test.accuracy, result.metrics.test.loss, result.epochs,
-      result.epochs == 1 ? "" : "s", 100 * result.best_accuracy, result.best_epoch, result.seconds,
-      result.images_per_second);
+      result.epochs == 1 ? "" : "s", result.validation == kValidateOnTest ? "test" : "validation",
+      100 * result.best_accuracy, result.best_epoch, result.seconds, result.images_per_second);
 }
 
 }  // namespace fmnist

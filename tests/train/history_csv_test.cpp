@@ -39,6 +39,18 @@ TEST(HistoryCsvTest, HasAHeaderAndOneLinePerEpoch) {
             "images_per_second\n1,0.5,0.8,0.4,0.85,0.0003333333333333333,9.25,6350.5\n");
 }
 
+// Each epoch rewrites the history through a new file renamed into place: a hard link to the
+// previous history keeps it whole (a writer that truncated the file in place would change it).
+TEST(HistoryCsvTest, RewriteReplacesTheFileInsteadOfWritingIntoIt) {
+  TempDir dir;
+  write_history_csv({record(1)}, dir / "h.csv");
+  std::string before = testing::read_bytes(dir / "h.csv");
+  std::filesystem::create_hard_link(dir / "h.csv", dir / "previous.csv");
+  write_history_csv({record(1), record(2)}, dir / "h.csv");
+  EXPECT_EQ(testing::read_bytes(dir / "previous.csv"), before);
+  EXPECT_EQ(read_history_csv(dir / "h.csv").size(), 2u);
+}
+
 TEST(HistoryCsvTest, RejectsWhatItDidNotWrite) {
   TempDir dir;
   testing::write_bytes(dir / "other.csv", "a,b\n1,2\n");

@@ -58,6 +58,31 @@ TEST_F(TrainTest, LearnsTheSyntheticSetAndSavesAMatchingCheckpoint) {
   EXPECT_DOUBLE_EQ(evaluate(checkpoint.model, test).metrics.accuracy, result.metrics.test.accuracy);
 }
 
+// Label smoothing reaches the loss: the same run with it ends with other weights and a higher
+// training loss (smoothed targets keep the loss away from 0).
+TEST_F(TrainTest, LabelSmoothingChangesTheLoss) {
+  TrainResult plain = train(options("plain.pt", 2));
+  TrainOptions smoothed = options("smoothed.pt", 2);
+  smoothed.label_smoothing = 0.3;
+  TrainResult result = train(smoothed);
+  EXPECT_FALSE(same_weights((out_ / "plain.pt").string(), (out_ / "smoothed.pt").string()));
+  EXPECT_GT(result.metrics.train.loss, plain.metrics.train.loss + 0.1);
+}
+
+// With --val test the best epoch was chosen on the test set, and the result line says so.
+TEST(TrainResultTest, NamesTheSplitTheBestEpochWasChosenOn) {
+  TrainResult result;
+  result.out = "m.pt";
+  result.epochs = 2;
+  result.best_epoch = 2;
+  result.best_accuracy = 0.9;
+  EXPECT_NE(format_train_result(result).find("best validation accuracy 90.00% at epoch 2"),
+            std::string::npos);
+  result.validation = kValidateOnTest;
+  EXPECT_NE(format_train_result(result).find("best test accuracy 90.00% at epoch 2"),
+            std::string::npos);
+}
+
 TEST_F(TrainTest, SameSeedGivesSameWeights) {
   train(options("a.pt", 1));
   train(options("b.pt", 1));

@@ -56,10 +56,11 @@ struct TrainResult {
   Metrics metrics;              // of the last epoch; test measured once, at the end
   std::int64_t best_epoch = 0;  // the best validation accuracy's, kept in CheckpointFiles::best
   double best_accuracy = 0;
-  double seconds = 0;            // this run's training and evaluation time
-  double images_per_second = 0;  // training throughput of this run
-  int rank = 0;                  // of this process in a data-parallel run
-  std::string out;               // where the final model went (--out, or the resumed run's)
+  std::string validation = kValidateOnSplit;  // where best_accuracy was measured (--val)
+  double seconds = 0;                         // this run's training and evaluation time
+  double images_per_second = 0;               // training throughput of this run
+  int rank = 0;                               // of this process in a data-parallel run
+  std::string out;  // where the final model went (--out, or the resumed run's)
 };
 
 // Where training keeps its per-epoch files: <stem of out>.last.pt, .best.pt (best validation
