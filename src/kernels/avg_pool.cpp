@@ -97,15 +97,10 @@ class AvgPool2x2Ceil : public torch::autograd::Function<AvgPool2x2Ceil> {
   }
 };
 
-bool takes_own_kernel(const torch::Tensor& x) {
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 &&
-         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && !x.is_mkldnn();
-}
-
 }  // namespace
 
 torch::Tensor avg_pool2x2_ceil(const torch::Tensor& x) {
-  if (!takes_own_kernel(x)) {
+  if (!detail::is_cpu_float_channels_last(x)) {
     return torch::avg_pool2d(x, /*kernel_size=*/2, /*stride=*/2, /*padding=*/0,
                              /*ceil_mode=*/true);
   }

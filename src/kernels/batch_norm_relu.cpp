@@ -326,10 +326,8 @@ class BatchNormAddRelu : public torch::autograd::Function<BatchNormAddRelu<K>> {
 bool takes_fused_kernel(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn) {
   const auto& options = bn.options;
   return bn.is_training() && options.affine() && options.track_running_stats() &&
-         options.momentum().has_value() && x.device().is_cpu() &&
-         x.scalar_type() == torch::kFloat && x.dim() == 4 && x.size(1) == options.num_features() &&
-         x.size(0) * x.size(2) * x.size(3) > 1 &&
-         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && !x.is_mkldnn() &&
+         options.momentum().has_value() && detail::is_cpu_float_channels_last(x) &&
+         x.size(1) == options.num_features() && x.size(0) * x.size(2) * x.size(3) > 1 &&
          bn.weight.scalar_type() == torch::kFloat && bn.weight.is_contiguous();
 }
 

@@ -104,15 +104,11 @@ class MaxPool2x2Relu : public torch::autograd::Function<MaxPool2x2Relu> {
   }
 };
 
-bool takes_fused_kernel(const torch::Tensor& x) {
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 &&
-         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && !x.is_mkldnn();
-}
-
 }  // namespace
 
 torch::Tensor max_pool2x2_relu(const torch::Tensor& x) {
-  if (!takes_fused_kernel(x)) return torch::max_pool2d(x, /*kernel_size=*/2).relu_();
+  if (!detail::is_cpu_float_channels_last(x))
+    return torch::max_pool2d(x, /*kernel_size=*/2).relu_();
   return MaxPool2x2Relu::apply(x);
 }
 

@@ -32,6 +32,12 @@ inline torch::Tensor empty_channels_last(std::int64_t n, std::int64_t c, std::in
                       torch::TensorOptions(type).memory_format(torch::MemoryFormat::ChannelsLast));
 }
 
+// Whether the kernels here can take x: a 4-d float tensor on the CPU, stored channels-last.
+inline bool is_cpu_float_channels_last(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 &&
+         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && !x.is_mkldnn();
+}
+
 // The four window positions, numbered in the order max_pool2d scans them (row-major), so ties
 // go the same way. A winner byte of kWindow means the output was not positive: ReLU passes
 // no gradient back.
