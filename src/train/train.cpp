@@ -194,6 +194,19 @@ struct EpochContext {
   ProcessGroup& group;
 };
 
+// This rank's part of a global batch, as model inputs. Random crops, flips and erasures are
+// drawn for the whole global batch and sliced, as the dropout masks are: every rank then draws
+// the same random numbers, and each image is augmented the same way whatever the world size.
+torch::Tensor batch_inputs(const EpochContext& context, const torch::Tensor& batch, Part part) {
+  const TrainSettings& settings = context.settings;
+  const bool random = settings.augment || settings.erasing > 0;
+  torch::Tensor rows = random ? batch : batch.slice(/*dim=*/0, part.begin, part.end);
+  torch::Tensor inputs = to_model_input(context.data.images.index_select(/*dim=*/0, rows));
+  if (settings.augment) inputs = augment_batch(inputs);
+  if (settings.erasing > 0) inputs = erase_batch(inputs, settings.erasing);
+  return random ? inputs.slice(/*dim=*/0, part.begin, part.end) : inputs;
+}
+
 // One epoch over the global batches of the (seed, epoch) permutation; each rank takes its part
 // of every batch (and of its dropout masks), so any world size takes the same steps.
 SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
@@ -218,6 +231,7 @@ SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
     context.optimizer.zero_grad();
     set_learning_rate(context.optimizer,
                       learning_rate_at_step(context.settings, epoch, step, batches));
+    torch::Tensor inputs = batch_inputs(context, batch, part);
     if (part.size() > 0) {
       torch::Tensor rows = batch.slice(/*dim=*/0, part.begin, part.end);
       torch::Tensor mask;
@@ -227,9 +241,6 @@ SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
                    .to(device);
       }
       torch::Tensor labels = data.labels.index_select(/*dim=*/0, rows);
-      torch::Tensor inputs = to_model_input(data.images.index_select(/*dim=*/0, rows));
-      if (context.settings.augment) inputs = augment_batch(inputs);
-      if (context.settings.erasing > 0) inputs = erase_batch(inputs, context.settings.erasing);
       torch::Tensor logits = context.model->forward(inputs, mask);
       torch::Tensor loss = torch::nn::functional::cross_entropy(
           logits, labels,

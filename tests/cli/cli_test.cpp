@@ -13,6 +13,7 @@
 #include "fmnist/model/checkpoint.hpp"
 #include "fmnist/train/distributed.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "test_util.hpp"
@@ -415,7 +416,8 @@ std::string on_terminal(const std::string& args, const TempDir& dir,
 // On a terminal the log is coloured and the progress bar redrawn in place; NO_COLOR drops the
 // colours and keeps the bar; TERM=dumb drops both.
 TEST_F(CliTest, TerminalGetsColoursAndProgressBarAsDocumented) {
-  testing::write_dataset(dir_.path(), /*train_count=*/6000, /*test_count=*/100);
+  // Enough images for a few redraws (every 100 ms) at any speed of one thread.
+  testing::write_dataset(dir_.path(), /*train_count=*/3000, /*test_count=*/100);
   const std::string train = "train --epochs 1 --data . --device cpu --threads 1 --force";
   const std::string kGreen = "\x1b[32m", kRedraw = "\r";
   std::string coloured = on_terminal(train, dir_, "TERM=xterm");
@@ -477,6 +479,49 @@ TEST_F(CliTest, DataVerifyPassesOnTheInstalledDataSet) {
   ASSERT_EQ(verify.status, 0) << verify.err;
   EXPECT_EQ(occurrences(verify.out, " OK "), 4u) << verify.out;
   EXPECT_EQ(occurrences(verify.out, "\n"), 4u) << verify.out;
+}
+
+// Checkpoints that an earlier build wrote (tests/data/checkpoints/README.md) load and, on the
+// installed test set, score what that build measured when it saved them.
+TEST_F(CliTest, EarlierBuildsCheckpointsScoreWhatTheyScoredThen) {
+  const std::filesystem::path installed = "/usr/share/datasets/fashion-mnist";
+  if (!std::filesystem::is_directory(installed)) {
+    FMNIST_SKIP_OUTSIDE_CI("no " + installed.string() + " (Debian: dataset-fashion-mnist)");
+  }
+  const std::filesystem::path fixtures = FMNIST_TEST_DATA_DIR "/checkpoints";
+  for (const char* arch : {"cnn", "cnn-bn", "resnet"}) {
+    const std::filesystem::path file = fixtures / ("fmnist-0.3.0-" + std::string(arch) + ".pt");
+    Checkpoint then = load_checkpoint(file, torch::kCPU);
+    EXPECT_EQ(then.arch, arch);
+    EXPECT_EQ(then.fmnist_version, "0.3.0");
+    EXPECT_EQ(then.optimizer_state.size(), then.model->parameters().size()) << arch;
+    CommandResult eval = fmnist(
+        "eval '" + file.string() + "' --no-plots --device cpu --data " + installed.string(), dir_);
+    ASSERT_EQ(eval.status, 0) << eval.err;
+    EXPECT_NE(eval.out.find(fmt::format("loss:     {:.4f}\naccuracy: {:.2f}%",
+                                        then.metrics.test.loss, 100 * then.metrics.test.accuracy)),
+              std::string::npos)
+        << arch << ": " << eval.out;
+  }
+}
+
+// Per-rank batch statistics (README, Data-parallel training): two ranks of cnn-bn do not take
+// one process's steps, but learn as well.
+TEST_F(CliTest, TwoRanksOfTheBatchNormNetworkLearnAsOneDoes) {
+  if (!cpu_ranks_available()) FMNIST_SKIP_OUTSIDE_CI("this build has no Gloo (CPU ranks)");
+  testing::write_dataset(dir_.path(), /*train_count=*/1000, /*test_count=*/200);
+  const std::string common =
+      "train --arch cnn-bn --epochs 3 --batch-size 32 --lr-schedule cosine --data . --device cpu "
+      "--threads 1 ";
+  ASSERT_EQ(fmnist(common + "--out one.pt", dir_).status, 0);
+  CommandResult two = fmnist(common + "--out two.pt --nproc 2", dir_);
+  ASSERT_EQ(two.status, 0) << two.err;
+  const double one_rank = load_checkpoint(dir_ / "one.pt", torch::kCPU).metrics.test.accuracy;
+  const double two_ranks = load_checkpoint(dir_ / "two.pt", torch::kCPU).metrics.test.accuracy;
+  EXPECT_GE(two_ranks, 0.9);
+  EXPECT_NEAR(two_ranks, one_rank, 0.05);
+  EXPECT_GT(max_parameter_difference(dir_ / "one.pt", dir_ / "two.pt"), 1e-5)
+      << "equal steps: update README's data-parallel section";
 }
 
 // cnn-bn learns: its accuracy on a learnable synthetic set after a few epochs. Batches of 32
@@ -571,7 +616,10 @@ TEST_F(CliTest, TwoRanksEndWithOneRanksParametersAlsoAfterResuming) {
   // windows tie exactly all over them: a convolution whose rounding depended on the batch
   // size flipped winners, and the runs drifted apart by up to 5e-3 for some seeds.
   testing::write_dataset(dir_.path(), /*train_count=*/211, /*test_count=*/51);
-  for (const char* run : {"--batch-size 31 --seed 7", "--batch-size 37 --seed 2"}) {
+  // Crops, flips and erasures are drawn per global batch too: without that, rank 1 took the
+  // random draws of the batch's first rows, and the runs differed by 2e-2.
+  for (const char* run : {"--batch-size 31 --seed 7", "--batch-size 37 --seed 2",
+                          "--batch-size 31 --seed 7 --augment --erasing 0.5"}) {
     const std::string common =
         std::string("train ") + run + " --data . --device cpu --threads 1 --epochs 2 --force ";
     ASSERT_EQ(fmnist(common + "--out one.pt", dir_).status, 0) << run;
