@@ -23,7 +23,13 @@ bool has_image_extension(const fs::path& path) {
 void list_directory(const std::string& dir, InputList& list) {
   std::vector<std::string> found;
   std::error_code error;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
+  fs::recursive_directory_iterator it;
+  // Unreadable folders below `dir` are skipped; `dir` itself must be listable, or a locked
+  // folder would pass for an empty one.
+  if (fs::directory_iterator(dir, error); !error) {
+    it =
+        fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, error);
+  }
   for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     std::error_code ignored;  // a dangling link is not an image; say nothing
     if (it->is_regular_file(ignored) && has_image_extension(it->path())) {

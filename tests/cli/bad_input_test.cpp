@@ -5,6 +5,8 @@
 // (--epochs 0, --device tpu, unknown flag, random-byte checkpoint, ...) are not repeated.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <sstream>
 
 #include "fmnist/model/checkpoint.hpp"
@@ -180,18 +182,113 @@ TEST_F(BadInputTest, MalformedImages) {
   expect_clean_failures(cases);
 }
 
-// What README promises to read, however unusual its encoding, is predicted (exit 0).
+// What README promises to read, however unusual its encoding, is predicted (exit 0): a 16-bit
+// and a palette PNG reach the model as the same picture in 8 bits does; an animated GIF by its
+// first frame.
 TEST_F(BadInputTest, SixteenBitPalettePngsAndAnimatedGifsArePredicted) {
-  std::filesystem::path corpus =
-      std::filesystem::path(FMNIST_TEST_DATA_DIR) / "../fuzz/corpus/image";
-  std::string images;
-  for (const char* name : {"rgb16.png", "palette.png", "anim.gif"}) {
-    images += " " + (corpus / name).string();
+  constexpr int kSide = 40;
+  torch::Tensor grey = torch::zeros({kSide, kSide}, torch::kUInt8);
+  grey.slice(0, 5, 30).slice(1, 10, 25).fill_(200);
+  grey.slice(0, 12, 20).slice(1, 14, 20).fill_(90);
+  std::string rows16, indices;
+  const std::uint8_t* pixels = grey.data_ptr<std::uint8_t>();
+  for (std::int64_t i = 0; i < grey.numel(); ++i) {
+    const char value = static_cast<char>(pixels[i]);
+    rows16 += {value, value};  // value * 257, big-endian
+    indices += static_cast<char>(pixels[i] == 0 ? 0 : pixels[i] == 90 ? 1 : 2);
   }
+  testing::write_bytes(dir_ / "eight.png", testing::png_bytes(grey.unsqueeze(2)));
+  testing::write_bytes(dir_ / "sixteen.png", testing::raw_png_bytes(kSide, kSide, 16, 0, rows16));
+  testing::write_bytes(dir_ / "palette.png",
+                       testing::raw_png_bytes(kSide, kSide, 8, 3, indices,
+                                              std::string("\0\0\0\x5a\x5a\x5a\xc8\xc8\xc8", 9)));
+  std::filesystem::path gif =
+      std::filesystem::path(FMNIST_TEST_DATA_DIR) / "../fuzz/corpus/image/anim.gif";
   testing::CommandResult run =
-      testing::run_fmnist("predict " + images + " --model model.pt --device cpu", dir_.path());
-  EXPECT_EQ(run.status, 0) << run.err;
-  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 3) << run.out;
+      testing::run_fmnist("predict eight.png sixteen.png palette.png " + gif.string() +
+                              " --model model.pt --device cpu --format csv --save-input inputs",
+                          dir_.path());
+  ASSERT_EQ(run.status, 0) << run.err;
+  std::istringstream lines(run.out);
+  std::vector<std::string> classes;  // the CSV's fields after the file name
+  for (std::string line; std::getline(lines, line);) classes.push_back(line.substr(line.find(',')));
+  ASSERT_EQ(classes.size(), 5u) << run.out;  // a header and four images
+  EXPECT_EQ(classes[2], classes[1]) << run.out;
+  EXPECT_EQ(classes[3], classes[1]) << run.out;
+  std::string eight = testing::read_bytes(dir_ / "inputs" / "000001-eight.png");
+  ASSERT_FALSE(eight.empty());
+  EXPECT_EQ(testing::read_bytes(dir_ / "inputs" / "000002-sixteen.png"), eight);
+  EXPECT_EQ(testing::read_bytes(dir_ / "inputs" / "000003-palette.png"), eight);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "inputs" / "000004-anim.png"));
+}
+
+// Runs fmnist as the user nobody when the tests run as root (as CI does): root reads and writes
+// every file whatever its permissions.
+testing::CommandResult run_unprivileged(const std::string& args, const TempDir& dir) {
+  return testing::run_fmnist(
+      args, dir.path(),
+      geteuid() == 0 ? "setpriv --reuid=nobody --regid=nogroup --clear-groups" : "");
+}
+
+TEST_F(BadInputTest, UnreadableFilesAndFoldersAndUnwritableOutputs) {
+  namespace fs = std::filesystem;
+  const fs::perms readable = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec;
+  fs::permissions(dir_.path(), readable);  // nobody may enter; the parts below are locked
+  fs::create_directories(dir_ / "locked");
+  fs::copy_file(dir_ / "model.pt", dir_ / "unreadable.pt");
+  testing::write_bytes(dir_ / "locked" / "bag.png",
+                       testing::png_bytes(torch::zeros({28, 28, 1}, torch::kUInt8)));
+  fs::copy_file(dir_ / "locked" / "bag.png", dir_ / "unreadable.png");
+  fs::create_directories(dir_ / "ro");
+  fs::copy_file(dir_ / "model.pt", dir_ / "ro" / "model.pt");
+  fs::copy(dir_ / "good", dir_ / "locked-data");
+  const std::vector<fs::path> locked = {dir_ / "locked", dir_ / "unreadable.pt",
+                                        dir_ / "unreadable.png",
+                                        dir_ / "locked-data" / "t10k-images-idx3-ubyte"};
+  for (const fs::path& path : locked) fs::permissions(path, fs::perms::none);
+  fs::permissions(dir_ / "ro", fs::perms::owner_read | fs::perms::owner_exec |
+                                   fs::perms::group_read | fs::perms::group_exec |
+                                   fs::perms::others_read | fs::perms::others_exec);
+  const std::vector<Case> cases = {
+      {"predict unreadable.png --model model.pt --device cpu", kRuntimeError,
+       "unreadable.png: cannot open: Permission denied"},
+      {"predict locked --model model.pt --device cpu", kRuntimeError,
+       "locked: cannot list the directory: Permission denied"},
+      {"eval unreadable.pt --device cpu --data good --no-plots", kRuntimeError,
+       "unreadable.pt: cannot open: Permission denied"},
+      {"eval model.pt --device cpu --data locked-data --no-plots", kRuntimeError,
+       "locked-data/t10k-images-idx3-ubyte: cannot open: Permission denied"},
+      {"eval ro/model.pt --device cpu --data good", kUsageError,
+       "the plots beside ro/model.pt (--plots DIR chooses another place, --no-plots none): "
+       "directory ro is not writable"},
+      {"train --device cpu --data good --epochs 1 --out ro/new.pt", kUsageError,
+       "--out ro/new.pt: directory ro is not writable"},
+  };
+  for (const Case& c : cases) expect_clean_failure(c, run_unprivileged(c.args, dir_));
+  testing::CommandResult verify = run_unprivileged("data verify --data locked-data", dir_);
+  EXPECT_EQ(verify.status, kRuntimeError) << verify.err;
+  EXPECT_NE(verify.out.find("UNREADABLE  locked-data/t10k-images-idx3-ubyte: cannot open: "
+                            "Permission denied"),
+            std::string::npos)
+      << verify.out;
+  for (const fs::path& path : locked) fs::permissions(path, fs::perms::owner_all);
+  fs::permissions(dir_ / "ro", fs::perms::owner_all);  // so that TempDir can remove them
+}
+
+// Without --data, FMNIST_DATA, ./data or the installed set, fmnist says where it looked and how
+// to install the data. Where the set is installed, a private mount namespace hides it.
+TEST_F(BadInputTest, NoDataFoundSaysWhereItLookedAndHowToInstall) {
+  const std::string installed = "/usr/share/datasets/fashion-mnist";
+  std::string hide;
+  if (std::filesystem::exists(installed)) {
+    if (geteuid() != 0) FMNIST_SKIP_OUTSIDE_CI(installed + " exists; only root can hide it");
+    hide = "unshare --mount sh -c 'mount -t tmpfs none " + installed + " && exec \"$0\" \"$@\"'";
+  }
+  expect_clean_failure(
+      {"eval model.pt --device cpu", kRuntimeError,
+       "no Fashion-MNIST data found in ./data or " + installed + "; install the data with "},
+      testing::run_fmnist("eval model.pt --device cpu", dir_.path(), hide));
 }
 
 TEST_F(BadInputTest, MalformedCheckpoints) {
