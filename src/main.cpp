@@ -10,6 +10,7 @@
 #include "fmnist/base/error.hpp"
 #include "fmnist/base/logging.hpp"
 #include "fmnist/base/suggest.hpp"
+#include "fmnist/base/version.hpp"
 
 namespace {
 
@@ -97,6 +98,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the subcommand
   app.footer(kFooter);
+  app.set_version_flag("-V,--version", fmnist::version_text,
+                       "Print the versions of fmnist and LibTorch, and whether CUDA is available");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();

@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "fmnist/base/version.hpp"
 #include "fmnist/model/checkpoint.hpp"
 #include "fmnist/train/distributed.hpp"
 
@@ -479,6 +480,32 @@ TEST_F(CliTest, DataVerifyPassesOnTheInstalledDataSet) {
   ASSERT_EQ(verify.status, 0) << verify.err;
   EXPECT_EQ(occurrences(verify.out, " OK "), 4u) << verify.out;
   EXPECT_EQ(occurrences(verify.out, "\n"), 4u) << verify.out;
+}
+
+TEST_F(CliTest, VersionNamesFmnistLibTorchAndCuda) {
+  for (const char* flag : {"--version", "-V"}) {
+    CommandResult version = fmnist(flag, dir_);
+    EXPECT_EQ(version.status, 0) << version.err;
+    EXPECT_EQ(version.out, version_text() + "\n");
+    const std::regex expected(
+        R"(fmnist \d+\.\d+\.\d+( \(git [0-9a-f]{7,}(-dirty)?\))?\n)"
+        R"(LibTorch \d+\.\d+\.\d+\S*, CUDA (available \(\d+ GPUs?\)|not available)\n)");
+    EXPECT_TRUE(std::regex_match(version.out, expected)) << version.out;
+  }
+}
+
+// The stand-in libraries (cmake/standin_libs.py) supply nothing that a loaded library uses, and
+// fmnist starts with every symbol bound.
+TEST_F(CliTest, StandInLibrariesSupplyNothingThatIsUsed) {
+  if (!std::filesystem::exists(FMNIST_STANDIN_DIR "/standins.json")) {
+    FMNIST_SKIP_OUTSIDE_CI(
+        "built without stand-in libraries (no Python, or FMNIST_STANDIN_LIBS=OFF)");
+  }
+  std::string command = FMNIST_STANDIN_CHECK " '" FMNIST_BINARY "' '" FMNIST_STANDIN_DIR "' >'" +
+                        (dir_ / "out.txt").string() + "' 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << testing::read_bytes(dir_ / "out.txt");
+  EXPECT_NE(testing::read_bytes(dir_ / "out.txt").find(" loaded: OK"), std::string::npos)
+      << testing::read_bytes(dir_ / "out.txt");
 }
 
 // Checkpoints that an earlier build wrote (tests/data/checkpoints/README.md) load and, on the
