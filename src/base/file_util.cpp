@@ -43,11 +43,17 @@ void write_all(int fd, std::string_view content, const std::string& name) {
 
 }  // namespace
 
+bool is_missing(const std::filesystem::path& path) {
+  std::error_code ec;
+  return std::filesystem::status(path, ec).type() == std::filesystem::file_type::not_found;
+}
+
 std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
   const std::string name = path.string();
   std::error_code ec;
   auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) throw Error(name + ": no such file");
+  if (status.type() == std::filesystem::file_type::not_found) throw Error(name + ": no such file");
+  if (ec) throw Error(name + ": cannot open: " + ec.message());
   if (std::filesystem::is_directory(status)) throw Error(name + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(name + ": cannot open: " + system_reason());

@@ -58,6 +58,16 @@ Dataset Dataset::to(torch::Device device) const { return {images.to(device), lab
 
 fs::path resolve_data_dir(const std::optional<std::string>& flag) {
   auto explicit_dir = [](const fs::path& dir, const std::string& source) {
+    std::error_code ec;
+    const fs::file_status status = fs::status(dir, ec);
+    if (status.type() == fs::file_type::not_found) {
+      throw DataError(source + dir.string() + ": no such directory");
+    }
+    if (ec) throw DataError(source + dir.string() + ": cannot open: " + ec.message());
+    if (!fs::is_directory(status)) throw DataError(source + dir.string() + ": is not a directory");
+    if (fs::directory_iterator(dir, ec); ec) {
+      throw DataError(source + dir.string() + ": cannot list the directory: " + ec.message());
+    }
     if (!holds_data(dir)) {
       throw DataError(source + dir.string() +
                       ": holds no Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz] or "

@@ -22,24 +22,32 @@ bool has_image_extension(const fs::path& path) {
 // Appends the images below `dir`, sorted (directory order is the file system's whim).
 void list_directory(const std::string& dir, InputList& list) {
   std::vector<std::string> found;
+  std::size_t locked_folders = 0;
   std::error_code error;
   fs::recursive_directory_iterator it;
-  // Unreadable folders below `dir` are skipped; `dir` itself must be listable, or a locked
-  // folder would pass for an empty one.
+  // `dir` itself must be listable, or a locked folder would pass for an empty one.
   if (fs::directory_iterator(dir, error); !error) {
     it =
         fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, error);
   }
   for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     std::error_code ignored;  // a dangling link is not an image; say nothing
-    if (it->is_regular_file(ignored) && has_image_extension(it->path())) {
+    if (it->is_directory(ignored) && !it->is_symlink(ignored)) {
+      std::error_code locked;  // its images are inputs that cannot be read: say so
+      if (fs::directory_iterator(it->path(), locked); locked) {
+        report_error(it->path().string() + ": cannot list the directory: " + locked.message());
+        ++locked_folders;
+        it.disable_recursion_pending();
+      }
+    } else if (it->is_regular_file(ignored) && has_image_extension(it->path())) {
       found.push_back(it->path().string());
     }
   }
+  list.failures += locked_folders;
   if (error) {
     report_error(dir + ": cannot list the directory: " + error.message());
     ++list.failures;
-  } else if (found.empty()) {
+  } else if (found.empty() && locked_folders == 0) {
     report_error(dir + ": holds no images (no file named *.png, *.jpg, ... below it)");
     ++list.failures;
   }

@@ -589,8 +589,7 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  if (is_missing(path)) {
     throw CheckpointError(name +
                           ": no such file (train a model with 'fmnist train', or name another "
                           "checkpoint with --model PATH)");

@@ -110,7 +110,8 @@ void check_options(const TrainOptions& options, bool writes_files) {
   }
   if (!writes_files) return;
   const fs::path out(*options.out);
-  if (!out.has_filename() || fs::is_directory(out)) {
+  std::error_code ec;  // a folder on the way that may not be searched: make_output_directory
+  if (!out.has_filename() || fs::is_directory(out, ec)) {
     throw UsageError("--out " + *options.out + ": is a directory; give a file name, e.g. --out " +
                      (out / "model.pt").lexically_normal().string());
   }
@@ -147,7 +148,7 @@ Checkpoint starting_point(const TrainOptions& options, torch::Device device) {
     fresh.model->to(device);
     return fresh;
   }
-  if (std::error_code ec; !fs::exists(*options.resume, ec)) {
+  if (is_missing(*options.resume)) {
     throw UsageError("--resume " + *options.resume + ": no such file");
   }
   Checkpoint resumed = load_checkpoint(*options.resume, device);
@@ -340,7 +341,8 @@ void save_epoch(const Checkpoint& checkpoint, const torch::optim::Optimizer& opt
 // run's history covers it all. A missing or unreadable history only costs those rows.
 std::vector<EpochRecord> earlier_history(const fs::path& path, std::int64_t epoch) {
   std::vector<EpochRecord> kept;
-  if (epoch == 0 || !fs::exists(path)) return kept;
+  std::error_code ec;
+  if (epoch == 0 || !fs::exists(path, ec)) return kept;
   try {
     for (const EpochRecord& record : read_history_csv(path)) {
       if (record.epoch <= epoch) kept.push_back(record);

@@ -129,6 +129,8 @@ TEST_F(BadInputTest, MalformedDatasets) {
       {eval("cut-gz"), kRuntimeError, "gzip data is truncated"},
       {eval("no-labels"), kRuntimeError, "t10k-labels-idx1-ubyte"},
       {eval("dir"), kRuntimeError, "--data dir: holds no Fashion-MNIST IDX files"},
+      {eval("nowhere"), kRuntimeError, "--data nowhere: no such directory"},
+      {eval("model.pt"), kRuntimeError, "--data model.pt: is not a directory"},
   });
 }
 
@@ -261,11 +263,19 @@ TEST_F(BadInputTest, UnreadableFilesAndFoldersAndUnwritableOutputs) {
   testing::write_bytes(dir_ / "locked" / "bag.png",
                        testing::png_bytes(torch::zeros({28, 28, 1}, torch::kUInt8)));
   fs::copy_file(dir_ / "locked" / "bag.png", dir_ / "unreadable.png");
+  fs::copy_file(dir_ / "model.pt", dir_ / "locked" / "model.pt");
+  fs::create_directories(dir_ / "tree" / "locked");
+  torch::Tensor item = torch::zeros({28, 28, 1}, torch::kUInt8);
+  item.slice(0, 4, 24).slice(1, 8, 20).fill_(220);
+  testing::write_bytes(dir_ / "tree" / "bag.png", testing::png_bytes(item));
+  fs::copy_file(dir_ / "unreadable.png", dir_ / "tree" / "locked" / "coat.png");
   fs::create_directories(dir_ / "ro");
+  fs::create_directories(dir_ / "rw");
+  fs::permissions(dir_ / "rw", fs::perms::all);
   fs::copy_file(dir_ / "model.pt", dir_ / "ro" / "model.pt");
   fs::copy(dir_ / "good", dir_ / "locked-data");
   const std::vector<fs::path> locked = {dir_ / "locked", dir_ / "unreadable.pt",
-                                        dir_ / "unreadable.png",
+                                        dir_ / "unreadable.png", dir_ / "tree" / "locked",
                                         dir_ / "locked-data" / "t10k-images-idx3-ubyte"};
   for (const fs::path& path : locked) fs::permissions(path, fs::perms::none);
   fs::permissions(dir_ / "ro", fs::perms::owner_read | fs::perms::owner_exec |
@@ -276,6 +286,17 @@ TEST_F(BadInputTest, UnreadableFilesAndFoldersAndUnwritableOutputs) {
        "unreadable.png: cannot open: Permission denied"},
       {"predict locked --model model.pt --device cpu", kRuntimeError,
        "locked: cannot list the directory: Permission denied"},
+      // Behind a folder that may not be searched, a file is not missing: it cannot be opened.
+      {"predict locked/bag.png --model model.pt --device cpu", kRuntimeError,
+       "locked/bag.png: cannot open: Permission denied"},
+      {"eval locked/model.pt --device cpu --data good --no-plots", kRuntimeError,
+       "locked/model.pt: cannot open: Permission denied"},
+      {"train --device cpu --data good --resume locked/model.pt --out rw/model.pt", kRuntimeError,
+       "locked/model.pt: cannot open: Permission denied"},
+      {"train --device cpu --data good --epochs 1 --out locked/new.pt", kUsageError,
+       "--out locked/new.pt: directory locked is not writable"},
+      {"eval model.pt --device cpu --data locked --no-plots", kRuntimeError,
+       "--data locked: cannot list the directory: Permission denied"},
       {"eval unreadable.pt --device cpu --data good --no-plots", kRuntimeError,
        "unreadable.pt: cannot open: Permission denied"},
       {"eval model.pt --device cpu --data locked-data --no-plots", kRuntimeError,
@@ -287,6 +308,13 @@ TEST_F(BadInputTest, UnreadableFilesAndFoldersAndUnwritableOutputs) {
        "--out ro/new.pt: directory ro is not writable"},
   };
   for (const Case& c : cases) expect_clean_failure(c, run_unprivileged(c.args, dir_));
+  // A folder below a predicted one that may not be listed: its images are inputs that could not
+  // be read (one line, exit 1), the others are predicted.
+  testing::CommandResult tree =
+      run_unprivileged("predict tree --model model.pt --device cpu", dir_);
+  EXPECT_EQ(tree.status, kRuntimeError) << tree.err;
+  EXPECT_EQ(tree.err, "fmnist: error: tree/locked: cannot list the directory: Permission denied\n");
+  EXPECT_EQ(std::count(tree.out.begin(), tree.out.end(), '\n'), 1) << tree.out;
   testing::CommandResult verify = run_unprivileged("data verify --data locked-data", dir_);
   EXPECT_EQ(verify.status, kRuntimeError) << verify.err;
   EXPECT_NE(verify.out.find("UNREADABLE  locked-data/t10k-images-idx3-ubyte: cannot open: "

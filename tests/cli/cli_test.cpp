@@ -302,7 +302,7 @@ TEST_F(CliTest, BadFilesExitOneWithOneLine) {
       {"eval junk.pt", "junk.pt: not an fmnist checkpoint"},
       {"predict x.png --model junk.pt", "junk.pt: not an fmnist checkpoint"},
       {"train --data bad --epochs 1 --device cpu", "truncated"},
-      {"train --data nowhere", "--data nowhere: holds no Fashion-MNIST IDX files"},
+      {"train --data nowhere", "--data nowhere: no such directory"},
   };
   for (const Case& c : cases) {
     CommandResult run = testing::run_fmnist(c.args, dir_.path());

@@ -7,6 +7,10 @@
 
 namespace fmnist {
 
+// Whether `path` does not exist. False where that cannot be told (a folder on the way that may
+// not be searched), so that reading it then says why.
+bool is_missing(const std::filesystem::path& path);
+
 // The whole file, or an Error naming it: missing, a directory, unreadable, or over max_bytes.
 std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes);
 
