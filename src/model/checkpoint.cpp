@@ -459,18 +459,16 @@ Checkpoint read_current_format(const std::string& bytes,
     }
     throw CheckpointError(name + ": not an fmnist checkpoint (its data cannot be read as one)");
   }
+  const std::string untagged =
+      name + ": not an fmnist checkpoint (a PyTorch file without fmnist's format tag)";
+  if (!value.isGenericDict()) throw CheckpointError(untagged);  // e.g. torch.save of a tensor
   DocumentReader r(name);
-  if (!value.isGenericDict()) r.corrupt("not a dictionary");
   const c10::impl::GenericDict document = value.toGenericDict();
   auto text = [&](const std::string& key) -> std::string {
     auto found = document.find(key);
     return found != document.end() && found->value().isString() ? found->value().toStringRef() : "";
   };
-  if (text("format") != kCheckpointFormat) {
-    throw CheckpointError(name +
-                          ": not an fmnist checkpoint (a PyTorch file without fmnist's "
-                          "format tag)");
-  }
+  if (text("format") != kCheckpointFormat) throw CheckpointError(untagged);
   auto version = document.find("version");
   if (version == document.end() || !version->value().isInt()) r.corrupt("no 'version' field");
   if (version->value().toInt() != kCheckpointVersion) {

@@ -364,7 +364,8 @@ TEST_F(BadInputTest, MalformedCheckpoints) {
       {eval("cut-end.pt"), kRuntimeError,
        "cut-end.pt: not an fmnist checkpoint (not a zip archive of the expected layout; truncated "
        "or damaged?)"},
-      {eval("foreign.pt"), kRuntimeError, "foreign.pt: not an fmnist checkpoint"},
+      {eval("foreign.pt"), kRuntimeError,
+       "foreign.pt: not an fmnist checkpoint (no 'format' field)"},
       {eval("future.pt"), kRuntimeError, "checkpoint format version 99 is not supported"},
       {eval("resnet.pt"), kRuntimeError, "architecture 'resnet50' is not supported"},
       {eval("odd.pt"), kRuntimeError, "odd.pt: corrupt checkpoint ('epoch' has the wrong type)"},
@@ -379,6 +380,7 @@ TEST_F(BadInputTest, MalformedCheckpoints) {
 }
 
 TEST_F(BadInputTest, BadCommandLines) {
+  write_test_split("trousers", good_images(), good_labels());  // every label is 1, Trouser
   // On the small data set: a bad value that slipped through would train briefly, not for hours.
   auto train = [](const std::string& flags) { return "train --data good --device cpu " + flags; };
   expect_clean_failures({
@@ -404,7 +406,31 @@ TEST_F(BadInputTest, BadCommandLines) {
        "checkpoint)"},
       {"data verfy", kUsageError, "'verfy' is not a subcommand of data (verify)"},
       {"--log-level loud train", kUsageError, "--log-level"},
+      {train("--nproc 2 --rank 0 --out ranks.pt"), kUsageError,
+       "--nproc: starts its own ranks; drop --rank, --world-size and --local-rank"},
+      {"show --index 3 --class Bag --data good", kUsageError,
+       "--index and --class: give one of them, not both"},
+      {"show --count 0 --data good", kUsageError,
+       "--count: must be a whole number from 1 to 400, not '0'"},
+      {"show --class Bag --data trousers", kRuntimeError,
+       "the test split holds no images of class Bag"},
   });
+}
+
+// A history.csv that is not fmnist's, found on --resume: a warning, and training goes on.
+TEST_F(BadInputTest, ForeignHistoryOnResumeIsAWarning) {
+  const std::string train = "train --data good --device cpu --threads 1 --val test --out run.pt ";
+  testing::CommandResult first = testing::run_fmnist(train + "--epochs 1", dir_.path());
+  ASSERT_EQ(first.status, 0) << first.err;
+  testing::write_bytes(dir_ / "run.history.csv", "date,price\n2026-12-01,3\n");
+  testing::CommandResult resumed =
+      testing::run_fmnist(train + "--epochs 2 --resume run.pt", dir_.path());
+  EXPECT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("run.history.csv: not an fmnist history (unexpected header); "
+                             "starting the history afresh"),
+            std::string::npos)
+      << resumed.err;
+  EXPECT_EQ(testing::read_bytes(dir_ / "run.history.csv").rfind("epoch,", 0), 0u);
 }
 
 }  // namespace
