@@ -82,6 +82,11 @@ void add_train_command(CLI::App& app) {
           "--no-augment", [options] { options->augment = false; }, "No --augment")
       ->group(recipe_settings)
       ->excludes(augment);
+  command
+      ->add_option("--clean-epochs", options->clean_epochs,
+                   "Train the last N epochs without --augment's and --erasing's changes")
+      ->check(whole_number(0))
+      ->group(recipe_settings);
   command->add_option("--seed", options->seed, "Seed of initialisation, shuffling and dropout")
       ->check(whole_number(0))
       ->capture_default_str();

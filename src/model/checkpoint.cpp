@@ -90,7 +90,8 @@ Json metadata_of(const Checkpoint& checkpoint) {
                      {"label_smoothing", s.label_smoothing},
                      {"erasing", s.erasing},
                      {"out", s.out},
-                     {"checkpoint_dir", s.checkpoint_dir}}},
+                     {"checkpoint_dir", s.checkpoint_dir},
+                     {"clean_epochs", s.clean_epochs}}},
                    {"metrics",
                     {{"train", split(m.train)},
                      {"val", split(m.val)},
@@ -315,6 +316,9 @@ TrainSettings read_settings(const DocumentReader& r, const Json& metadata) {
   if (s.contains("out")) {  // written since fmnist 0.4
     settings.out = r.string(s, "out", path("out"));
     settings.checkpoint_dir = r.string(s, "checkpoint_dir", path("checkpoint_dir"));
+  }
+  if (s.contains("clean_epochs")) {  // written since fmnist 0.5
+    settings.clean_epochs = r.integer(s, "clean_epochs", path("clean_epochs"));
   }
   return settings;
 }

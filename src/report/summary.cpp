@@ -86,7 +86,8 @@ std::string training_command(const Checkpoint& checkpoint) {
   }
   command += fmt::format(" --weight-decay {} --label-smoothing {} --erasing {} --patience {}",
                          s.weight_decay, s.label_smoothing, s.erasing, s.patience);
-  return command + (s.augment ? " --augment" : " --no-augment");
+  command += s.augment ? " --augment" : " --no-augment";
+  return command + fmt::format(" --clean-epochs {}", s.clean_epochs);
 }
 
 std::string format_model_summary(Net& model) {

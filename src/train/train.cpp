@@ -84,6 +84,7 @@ void refuse_changed_settings(const TrainOptions& options, const Checkpoint& resu
       {changes(options.label_smoothing, s.label_smoothing), "--label-smoothing"},
       {changes(options.erasing, s.erasing), "--erasing"},
       {changes(options.augment, s.augment), "--augment/--no-augment"},
+      {changes(options.clean_epochs, s.clean_epochs), "--clean-epochs"},
       {differs(options.seed, defaults.seed, s.seed), "--seed"},
       {differs(options.validation, defaults.validation, s.validation), "--val"},
       {differs(options.val_split, defaults.val_split, s.val_split), "--val-split"},
@@ -198,14 +199,16 @@ struct EpochContext {
 // This rank's part of a global batch, as model inputs. Random crops, flips and erasures are
 // drawn for the whole global batch and sliced, as the dropout masks are: every rank then draws
 // the same random numbers, and each image is augmented the same way whatever the world size.
-torch::Tensor batch_inputs(const EpochContext& context, const torch::Tensor& batch, Part part) {
+torch::Tensor batch_inputs(const EpochContext& context, const torch::Tensor& batch, Part part,
+                           std::int64_t epoch) {
   const TrainSettings& settings = context.settings;
-  const bool random = settings.augment || settings.erasing > 0;
+  const bool random = augments_epoch(settings, epoch);
   torch::Tensor rows = random ? batch : batch.slice(/*dim=*/0, part.begin, part.end);
   torch::Tensor inputs = to_model_input(context.data.images.index_select(/*dim=*/0, rows));
+  if (!random) return inputs;
   if (settings.augment) inputs = augment_batch(inputs);
   if (settings.erasing > 0) inputs = erase_batch(inputs, settings.erasing);
-  return random ? inputs.slice(/*dim=*/0, part.begin, part.end) : inputs;
+  return inputs.slice(/*dim=*/0, part.begin, part.end);
 }
 
 // One epoch over the global batches of the (seed, epoch) permutation; each rank takes its part
@@ -232,7 +235,7 @@ SplitMetrics train_epoch(EpochContext& context, std::int64_t epoch) {
     context.optimizer.zero_grad();
     set_learning_rate(context.optimizer,
                       learning_rate_at_step(context.settings, epoch, step, batches));
-    torch::Tensor inputs = batch_inputs(context, batch, part);
+    torch::Tensor inputs = batch_inputs(context, batch, part, epoch);
     if (part.size() > 0) {
       torch::Tensor rows = batch.slice(/*dim=*/0, part.begin, part.end);
       torch::Tensor mask;
@@ -424,6 +427,7 @@ Recipe resolve_recipe(const TrainOptions& options) {
   std::int64_t warmup = s.warmup_epochs * epochs / recipe_epochs;
   if (s.warmup_epochs > 0 && warmup == 0 && epochs >= 2) warmup = 1;
   s.warmup_epochs = options.warmup_epochs.value_or(warmup);
+  s.clean_epochs = options.clean_epochs.value_or(s.clean_epochs * epochs / recipe_epochs);
   s.epochs = options.epochs.value_or(s.epochs);
   s.weight_decay = options.weight_decay.value_or(s.weight_decay);
   s.label_smoothing = options.label_smoothing.value_or(s.label_smoothing);

@@ -20,6 +20,7 @@ TEST(RecipeTest, TutorialIsTodaysDefaults) {
   EXPECT_DOUBLE_EQ(tutorial.settings.weight_decay, 0);
   EXPECT_DOUBLE_EQ(tutorial.settings.label_smoothing, 0);
   EXPECT_FALSE(tutorial.settings.augment);
+  EXPECT_EQ(tutorial.settings.clean_epochs, 0);
 }
 
 TEST(RecipeTest, AccurateTrainsTheResNetWithAdamWAndOneCycle) {
@@ -67,6 +68,30 @@ TEST(RecipeTest, WarmUpKeepsItsShareOfAShorterRun) {
   EXPECT_EQ(resolve_recipe(options).settings.warmup_epochs, 0);
 }
 
+// The accurate recipe's clean epochs (3 of 30) keep their share of another run length, rounded
+// down; only they go without augmentation.
+TEST(RecipeTest, CleanEpochsEndTheRunAndKeepTheirShare) {
+  TrainOptions options;
+  options.recipe = kRecipeAccurate;
+  for (auto [epochs, clean] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {30, 3}, {40, 4}, {20, 2}, {10, 1}, {9, 0}, {1, 0}}) {
+    options.epochs = epochs;
+    EXPECT_EQ(resolve_recipe(options).settings.clean_epochs, clean) << epochs << " epochs";
+  }
+  options.epochs = 30;
+  TrainSettings settings = resolve_recipe(options).settings;
+  EXPECT_TRUE(augments_epoch(settings, 1));
+  EXPECT_TRUE(augments_epoch(settings, 27));
+  EXPECT_FALSE(augments_epoch(settings, 28));
+  EXPECT_FALSE(augments_epoch(settings, 30));
+  settings.augment = false;  // --erasing alone changes the images too
+  EXPECT_FALSE(augments_epoch(settings, 1));
+  settings.erasing = 0.25;
+  EXPECT_TRUE(augments_epoch(settings, 1));
+  options.clean_epochs = 0;  // an explicit flag wins
+  EXPECT_TRUE(augments_epoch(resolve_recipe(options).settings, 30));
+}
+
 TEST(RecipeTest, RejectsUnknownNamesAndSettingsThatCannotWork) {
   TrainOptions options;
   options.recipe = "fastest";
@@ -82,6 +107,9 @@ TEST(RecipeTest, RejectsUnknownNamesAndSettingsThatCannotWork) {
   EXPECT_THROW(resolve_recipe(options), UsageError);
   options = TrainOptions{};
   options.warmup_epochs = 30;  // more than the 20 epochs
+  EXPECT_THROW(resolve_recipe(options), UsageError);
+  options = TrainOptions{};
+  options.clean_epochs = 21;
   EXPECT_THROW(resolve_recipe(options), UsageError);
 }
 

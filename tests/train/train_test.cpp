@@ -93,6 +93,24 @@ TEST_F(TrainTest, SameSeedGivesSameWeights) {
   EXPECT_FALSE(same_weights((out_ / "a.pt").string(), (out_ / "c.pt").string()));
 }
 
+// --clean-epochs: the last epochs see the images as they are, whatever --augment and --erasing
+// say; the epochs before them do not.
+TEST_F(TrainTest, CleanEpochsTrainOnTheImagesAsTheyAre) {
+  train(options("plain.pt", 1));
+  TrainOptions clean = options("clean.pt", 1);
+  clean.augment = true;
+  clean.erasing = 0.5;
+  clean.clean_epochs = 1;
+  train(clean);
+  EXPECT_TRUE(same_weights((out_ / "plain.pt").string(), (out_ / "clean.pt").string()));
+  TrainOptions augmented = clean;
+  augmented.out = (out_ / "augmented.pt").string();
+  augmented.clean_epochs = 0;
+  train(augmented);
+  EXPECT_FALSE(same_weights((out_ / "plain.pt").string(), (out_ / "augmented.pt").string()));
+  EXPECT_EQ(load_checkpoint(out_ / "clean.pt", torch::kCPU).settings.clean_epochs, 1);
+}
+
 TEST_F(TrainTest, ResumedRunEndsWithUninterruptedWeights) {
   train(options("full.pt", 3));
   train(options("part.pt", 1));
@@ -181,19 +199,22 @@ TEST_F(TrainTest, ResumeRefusesFlagsThatWouldChangeTheRun) {
   resumed.learning_rate = 0.1;
   resumed.arch = kCnnArch;
   resumed.seed = 3;
+  resumed.clean_epochs = 1;
   std::string message;
   try {
     train(resumed);
   } catch (const UsageError& e) {
     message = e.what();
   }
-  EXPECT_EQ(message, "--resume " + *resumed.out +
-                         ": --arch, --lr, --seed would change the run's settings, which a "
-                         "resumed run keeps ('fmnist info " +
-                         *resumed.out + "' shows them); drop the flag or start a new run");
+  EXPECT_EQ(message,
+            "--resume " + *resumed.out +
+                ": --arch, --lr, --clean-epochs, --seed would change the run's settings, which a "
+                "resumed run keeps ('fmnist info " +
+                *resumed.out + "' shows them); drop the flag or start a new run");
   resumed.learning_rate = 1e-3;  // the run's own values
   resumed.arch = kCnnBnArch;
   resumed.seed = 42;
+  resumed.clean_epochs = 0;
   EXPECT_NO_THROW(train(resumed));
 }
 

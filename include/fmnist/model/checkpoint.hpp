@@ -57,6 +57,10 @@ struct TrainSettings {
   // in older checkpoints, and checkpoint_dir where the epoch files sit beside `out`):
   std::string out;             // where the run writes its final model
   std::string checkpoint_dir;  // where it keeps its epoch files
+  // Since fmnist 0.5 (0 before): the last epochs train on the images as they are, without
+  // --augment's and --erasing's changes, so that the model ends fitted to unshifted, unmirrored
+  // images such as the test set's.
+  std::int64_t clean_epochs = 0;
 };
 
 // Loss and accuracy (a fraction) of a model on a split; NaN where not measured.

@@ -29,4 +29,8 @@ Recipe recipe(const std::string& name);
 // checkpoint to resume).
 void check_settings(const TrainSettings& settings);
 
+// Whether epoch `epoch` (from 1) changes the training images (--augment, --erasing): not in the
+// last settings.clean_epochs epochs.
+bool augments_epoch(const TrainSettings& settings, std::int64_t epoch);
+
 }  // namespace fmnist

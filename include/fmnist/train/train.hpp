@@ -34,6 +34,7 @@ struct TrainOptions {
   std::optional<double> label_smoothing;
   std::optional<double> erasing;
   std::optional<bool> augment;
+  std::optional<std::int64_t> clean_epochs;
   std::int64_t seed = 42;
   std::string validation = kValidateOnSplit;  // or kValidateOnTest
   double val_split = 0.1;
