@@ -10,6 +10,7 @@ packages=(
   libtorch-dev libcli11-dev libspdlog-dev zlib1g-dev libexif-dev nlohmann-json3-dev
   libcairo2-dev nettle-dev fonts-dejavu-core
   libopenblas0-pthread libgtest-dev libgloo-dev python3-torch
+  bash-completion zsh groff-base
   dataset-fashion-mnist
 )
 case ${1:-} in

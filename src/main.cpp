@@ -116,6 +116,7 @@ int run(int argc, char** argv) {
   fmnist::cli::add_show_command(app);
   fmnist::cli::add_data_command(app);
   fmnist::cli::add_checkpoint_command(app);
+  fmnist::cli::add_completion_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

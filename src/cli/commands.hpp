@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "fmnist/manual/command_spec.hpp"
 #include "fmnist/train/distributed.hpp"
 
 // One function per subcommand: each declares its flags into an options struct of the library
@@ -20,6 +21,10 @@ void add_summary_command(CLI::App& app);
 void add_show_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_checkpoint_command(CLI::App& app);
+void add_completion_command(CLI::App& app);  // completion bash|zsh, and manual
+
+// The commands and flags of `app` (fmnist), from which the man page and completion are written.
+CommandSpec command_spec(const CLI::App& app);
 
 // Accept numbers above zero / at least zero / strictly between 0 and 1, with a plain message
 // otherwise.

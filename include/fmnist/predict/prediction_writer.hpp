@@ -6,17 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/predict/class_score.hpp"
+
 namespace fmnist {
 
 enum class OutputFormat { kText, kJson, kCsv };
 
 // "text", "json" or "csv"; UsageError naming --format otherwise.
 OutputFormat parse_output_format(const std::string& name);
-
-struct ClassScore {
-  std::int64_t label = 0;
-  double probability = 0;
-};
 
 // What predict says about one input: its `scores` (best first), or the `error` that stopped it.
 struct Prediction {
