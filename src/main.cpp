@@ -101,7 +101,8 @@ int run(int argc, char** argv) {
   app.set_version_flag("-V,--version", fmnist::version_text,
                        "Print the versions of fmnist and LibTorch, and whether CUDA is available");
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+  app.add_option("--log-level", log_level, "How much to log")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
   auto* quiet = app.add_flag("-q,--quiet", "Log only warnings and errors");
   std::optional<std::string> log_file;

@@ -2,6 +2,9 @@
 
 #include <ATen/Context.h>
 
+#include <cstdint>
+#include <string>
+
 #include "fmnist/base/error.hpp"
 
 namespace fmnist {
@@ -11,6 +14,10 @@ torch::Device use_cuda() {
   // Our layer shapes never change, so cuDNN's one-off autotuning pays for itself.
   at::globalContext().setBenchmarkCuDNN(true);
   return torch::kCUDA;
+}
+
+std::string plural(std::int64_t count, const std::string& noun) {
+  return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
 }
 }  // namespace
 
@@ -28,9 +35,9 @@ torch::Device select_device(const std::string& name) {
 
 std::string describe_device(torch::Device device) {
   if (device.is_cuda()) {
-    return "cuda (" + std::to_string(torch::cuda::device_count()) + " device(s))";
+    return "cuda (" + plural(torch::cuda::device_count(), "device") + ")";
   }
-  return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+  return "cpu (" + plural(torch::get_num_threads(), "thread") + ")";
 }
 
 }  // namespace fmnist

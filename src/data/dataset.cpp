@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kDebianDataDir = "/usr/share/datasets/fashion-mnist";
 constexpr const char* kInstallHint =
-    "install the data with `apt-get install dataset-fashion-mnist` or pass --data DIR";
+    "install the data with `apt-get install dataset-fashion-mnist`, or name its directory "
+    "with --data DIR or FMNIST_DATA=DIR";
 
 std::string file_stem(Split split, bool labels) {
   std::string prefix = split == Split::kTrain ? "train" : "t10k";

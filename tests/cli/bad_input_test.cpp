@@ -336,7 +336,9 @@ TEST_F(BadInputTest, NoDataFoundSaysWhereItLookedAndHowToInstall) {
   }
   expect_clean_failure(
       {"eval model.pt --device cpu", kRuntimeError,
-       "no Fashion-MNIST data found in ./data or " + installed + "; install the data with "},
+       "no Fashion-MNIST data found in ./data or " + installed +
+           "; install the data with `apt-get install dataset-fashion-mnist`, or name its "
+           "directory with --data DIR or FMNIST_DATA=DIR"},
       testing::run_fmnist("eval model.pt --device cpu", dir_.path(), hide));
 }
 
@@ -403,7 +405,7 @@ TEST_F(BadInputTest, BadCommandLines) {
       {"predict x.png --device", kUsageError, "--device"},
       {"frobnicate", kUsageError,
        "'frobnicate' is not a subcommand (train, eval, predict, info, summary, show, data, "
-       "checkpoint)"},
+       "checkpoint, completion, manual)"},
       {"data verfy", kUsageError, "'verfy' is not a subcommand of data (verify)"},
       {"--log-level loud train", kUsageError, "--log-level"},
       {train("--nproc 2 --rank 0 --out ranks.pt"), kUsageError,

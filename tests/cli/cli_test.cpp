@@ -245,7 +245,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"train --label-smoothing x", "--label-smoothing: must be a number from 0 to 0.99, not 'x'"},
       {"trian",
        "'trian' is not a subcommand (train, eval, predict, info, summary, show, data, "
-       "checkpoint); did you mean train? (see fmnist --help)"},
+       "checkpoint, completion, manual); did you mean train? (see fmnist --help)"},
       {"data verfy", "did you mean verify? (see fmnist data --help)"},
       {"eval m.pt extra", "fmnist eval: unexpected argument 'extra'"},
       {"predict acc.pt bag.jpg shoe.png",

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -186,6 +187,17 @@ TEST(InstallTest, InstalledToolAndLibraryWork) {
                            "include/fmnist/classifier/classifier.hpp"}) {
     EXPECT_TRUE(std::filesystem::exists(prefix / file)) << file;
   }
+  // The installed README's relative links (docs, figures, the example) lead somewhere.
+  const std::filesystem::path doc = prefix / "share/doc/fmnist";
+  std::ifstream readme_file(doc / "README.md");
+  const std::string readme((std::istreambuf_iterator<char>(readme_file)),
+                           std::istreambuf_iterator<char>());
+  std::size_t links = 0;
+  const std::regex link("\\]\\(([a-z][^)#:]*)[)#]");
+  for (std::sregex_iterator it(readme.begin(), readme.end(), link), end; it != end; ++it, ++links) {
+    EXPECT_TRUE(std::filesystem::exists(doc / (*it)[1].str())) << (*it)[1];
+  }
+  EXPECT_GE(links, 10u);
   testing::save_fresh_checkpoint(work / "model.pt", /*seed=*/3);
   const std::string bag = (prefix / "share/doc/fmnist/samples/bag.jpg").string();
   CommandResult predict = shell("cd '" + work.path().string() + "' && '" + bin +

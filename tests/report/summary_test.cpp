@@ -58,7 +58,7 @@ TEST(SummaryTest, InfoRepeatsTheTrainingCommandAndMetrics) {
                        "fmnist train --arch cnn --epochs 20 --batch-size 128 --optimizer adam "
                        "--lr 0.001 --seed 42 --val split --val-split 0.1 --lr-schedule none"))
       << text;
-  EXPECT_TRUE(contains(text, " --augment\n")) << text;
+  EXPECT_TRUE(contains(text, " --augment --clean-epochs 0\n")) << text;
   EXPECT_TRUE(contains(text, "device:     cpu (2 threads)")) << text;
   EXPECT_FALSE(contains(text, "outputs:")) << text;  // an older checkpoint's: not stored
   checkpoint.settings.out = "/runs/m.pt";

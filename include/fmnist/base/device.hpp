@@ -10,7 +10,7 @@ namespace fmnist {
 // "cuda" on a machine without a usable GPU.
 torch::Device select_device(const std::string& name);
 
-// "cpu (N threads)" or "cuda (N device(s))", for the start-up log.
+// "cpu (2 threads)" or "cuda (1 device)", for the start-up log.
 std::string describe_device(torch::Device device);
 
 }  // namespace fmnist
