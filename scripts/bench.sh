@@ -192,8 +192,6 @@ bench_python_dataloader() {
   record_output py_dl_ "$tmp/py_dl.out"
 }
 
-# Cold start matters here, so each run is a fresh process; --shell=none keeps the shell's own
-# start-up out of the numbers.
 # The accurate recipe (the residual network: oneDNN convolutions and fmnist's fused batch-norm
 # kernels) against scripts/bench/train_accurate.py, the same recipe in PyTorch-Python. This
 # project's machines share their host: their speed drifts by a third within minutes, more than
@@ -227,24 +225,39 @@ bench_accurate() {
   record_output py_acc_ "$tmp/py_acc.out"
 }
 
-bench_predict() {
-  local runs=10
-  [[ $quick == 0 ]] || runs=3
-  log "cold predict, hyperfine ($runs runs)"
-  # One plain run first, so that a failure shows its message instead of hyperfine's.
-  "$fmnist" predict "$tmp/one.png" --model "$tmp/model.pt" >&2 || die "fmnist predict failed"
-  $python "$helpers/predict.py" "$tmp/py_model.pt" "$tmp/one.png" >&2 || die "predict.py failed"
-  hyperfine --shell=none --warmup 2 --runs "$runs" --style basic \
-    --export-json "$tmp/predict.json" \
-    -n fmnist "$fmnist predict $tmp/one.png --model $tmp/model.pt" \
-    -n python "$python $helpers/predict.py $tmp/py_model.pt $tmp/one.png" >&2
-  $python - "$tmp/predict.json" >>"$results" <<'EOF'
+# Whole processes, each run a fresh one (cold start is the point); --shell=none keeps the shell's
+# own start-up out of the numbers. Records NAME_s and NAME_sd (mean and standard deviation) for
+# each `-n NAME` command.
+hyperfine_pair() {
+  local runs=$1 json=$tmp/hyperfine.json
+  shift
+  hyperfine --shell=none --warmup 2 --runs "$runs" --style basic --export-json "$json" "$@" >&2
+  $python - "$json" >>"$results" <<'EOF'
 import json, sys
 for result in json.load(open(sys.argv[1]))["results"]:
-    prefix = "fm" if result["command"] == "fmnist" else "py"
-    print(f"{prefix}_predict_s={result['mean']:.5f}\n{prefix}_predict_sd={result['stddev']:.5f}")
+    print(f"{result['command']}_s={result['mean']:.5f}\n{result['command']}_sd={result['stddev']:.5f}")
 EOF
-  record predict_runs "$runs"
+}
+
+# Start-up: a cold single-image predict, `--version` (start and exit, against Python's `import
+# torch`) and a whole `eval` of the test set, each against the Python baseline doing the same.
+bench_startup() {
+  local runs=10
+  [[ $quick == 0 ]] || runs=3
+  log "cold predict, --version and whole-process eval, hyperfine ($runs runs each)"
+  # One plain run of each first, so that a failure shows its message instead of hyperfine's.
+  "$fmnist" predict "$tmp/one.png" --model "$tmp/model.pt" >&2 || die "fmnist predict failed"
+  $python "$helpers/predict.py" "$tmp/py_model.pt" "$tmp/one.png" >&2 || die "predict.py failed"
+  $python "$helpers/eval.py" "$tmp/py_model.pt" --data "$data" --threads "$threads" >&2 ||
+    die "eval.py failed"
+  hyperfine_pair "$runs" \
+    -n fm_predict "$fmnist predict $tmp/one.png --model $tmp/model.pt" \
+    -n py_predict "$python $helpers/predict.py $tmp/py_model.pt $tmp/one.png"
+  hyperfine_pair "$runs" -n fm_version "$fmnist --version" -n py_import "$python -c 'import torch'"
+  hyperfine_pair "$runs" \
+    -n fm_eval_process "$fmnist eval $tmp/model.pt --data $data --threads $threads --device cpu --no-plots" \
+    -n py_eval_process "$python $helpers/eval.py $tmp/py_model.pt --data $data --threads $threads"
+  record startup_runs "$runs"
 }
 
 # The peak is the best of the kernels this machine offers (OpenBLAS's own choice, each core type
@@ -285,7 +298,7 @@ main() {
   bench_python_tuned
   bench_python_dataloader
   bench_accurate
-  bench_predict
+  bench_startup
   record loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
   if [[ $quick == 1 ]]; then
     $python "$helpers/report.py" "$results"
