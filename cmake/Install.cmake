@@ -76,7 +76,7 @@ else()
 endif()
 install(FILES "${generated_docs}/_fmnist" DESTINATION ${zsh_completions})
 # The README's links are relative: what they point at keeps its place beside it.
-install(FILES README.md LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md LICENSE BENCHMARKS.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY data/samples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES data/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/data)
 install(DIRECTORY data/figures DESTINATION ${CMAKE_INSTALL_DOCDIR}/data)

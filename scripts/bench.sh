@@ -59,6 +59,7 @@ ensure_packages() {
   for p in python3-torch python3-pil hyperfine time; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
   ((${#missing[@]} == 0)) && return
   log "installing ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -260,6 +261,24 @@ bench_startup() {
   record startup_runs "$runs"
 }
 
+# ONNX Runtime, the engine a deployment would pick, on the model fmnist trained above (exported by
+# to_pytorch.py): its CPU binding from npm's onnxruntime-node, installed once outside the tree.
+bench_onnx_runtime() {
+  local version=1.20.1 node_dir=${XDG_CACHE_HOME:-$HOME/.cache}/fmnist-bench/node
+  if [[ ! -f $node_dir/node_modules/onnxruntime-node/package.json ]]; then
+    log "installing onnxruntime-node $version (npm) into $node_dir"
+    mkdir -p "$node_dir"
+    npm install --prefix "$node_dir" --ignore-scripts --no-audit --no-fund \
+      "onnxruntime-node@$version" >&2
+  fi
+  $python "$repo/scripts/to_pytorch.py" "$tmp/model.pt" --onnx "$tmp/model.onnx" >&2
+  log "ONNX Runtime $version, test set, batch 256"
+  NODE_PATH=$node_dir/node_modules node "$helpers/onnx_eval.mjs" "$tmp/model.onnx" "$data" \
+    --threads "$threads" --batch 256 >"$tmp/ort.out" || die "onnx_eval.mjs failed"
+  record_output "" "$tmp/ort.out"
+  record ort_version "$version"
+}
+
 # The peak is the best of the kernels this machine offers (OpenBLAS's own choice, each core type
 # the CPU can run, oneDNN): Debian's OpenBLAS 0.3.21 does not know every CPU, and no one forced
 # core type is the fastest on all of them. The fastest OpenBLAS core type also goes into the
@@ -294,6 +313,7 @@ main() {
   prepare_inputs
   bench_fmnist_train
   bench_fmnist_eval
+  bench_onnx_runtime
   bench_python_default
   bench_python_tuned
   bench_python_dataloader

@@ -69,6 +69,8 @@ def rows(r):
                 "expert-tuned env + channels-last)", f["fm_acc_train_img_s"],
                 f["py_acc_tuned_train_img_s"], 1.2),
         speedup("Evaluation, test set (fmnist batch 256, Python 1000)", eval_, f["py_eval_img_s"], 4.0),
+        speedup(f"Inference, test set, batch 256 (vs ONNX Runtime {r['ort_version']}, the same "
+                "model exported to ONNX)", eval_, f["ort_eval_img_s"], 1.0),
         process("Cold predict, one PNG", "predict", "predict", 3, 0.35),
         process("Start and exit: `fmnist --version` vs `python3 -c 'import torch'`",
                 "version", "import", None, 0.3),
@@ -140,7 +142,10 @@ def section(r):
              f"{r['startup_runs']} runs each): cold predict is `fmnist predict one.png` vs "
              "`python3 predict.py` (interpreter start, import torch, load state_dict, preprocess, "
              "classify); evaluation is `fmnist eval --no-plots` vs `python3 eval.py` (the same, "
-             "the test set at batch 1000).", "",
+             "the test set at batch 1000). ONNX Runtime: npm's onnxruntime-node (CPU), "
+             "scripts/bench/onnx_eval.mjs, intra-op threads as above, one timed pass after a "
+             f"warm-up pass; its test accuracy {r['ort_test_acc']}% (fmnist's model, exported by "
+             "to_pytorch.py --onnx).", "",
              *peak_table(r), ""]
     return "\n".join(lines)
 

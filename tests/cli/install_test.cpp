@@ -187,17 +187,22 @@ TEST(InstallTest, InstalledToolAndLibraryWork) {
                            "include/fmnist/classifier/classifier.hpp"}) {
     EXPECT_TRUE(std::filesystem::exists(prefix / file)) << file;
   }
-  // The installed README's relative links (docs, figures, the example) lead somewhere.
+  // The installed README's and docs' relative links (docs, figures, the example) lead somewhere.
   const std::filesystem::path doc = prefix / "share/doc/fmnist";
-  std::ifstream readme_file(doc / "README.md");
-  const std::string readme((std::istreambuf_iterator<char>(readme_file)),
-                           std::istreambuf_iterator<char>());
   std::size_t links = 0;
-  const std::regex link("\\]\\(([a-z][^)#:]*)[)#]");
-  for (std::sregex_iterator it(readme.begin(), readme.end(), link), end; it != end; ++it, ++links) {
-    EXPECT_TRUE(std::filesystem::exists(doc / (*it)[1].str())) << (*it)[1];
+  for (const std::filesystem::path page :
+       {doc / "README.md", doc / "docs/testing.md", doc / "docs/distributed.md"}) {
+    std::ifstream file(page);
+    const std::string text((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    EXPECT_FALSE(text.empty()) << page;
+    const std::regex link("\\]\\(([A-Za-z.][^)#:]*)[)#]");
+    for (std::sregex_iterator it(text.begin(), text.end(), link), end; it != end; ++it, ++links) {
+      EXPECT_TRUE(std::filesystem::exists(page.parent_path() / (*it)[1].str()))
+          << page << ": " << (*it)[1];
+    }
   }
-  EXPECT_GE(links, 10u);
+  EXPECT_GE(links, 15u);
   testing::save_fresh_checkpoint(work / "model.pt", /*seed=*/3);
   const std::string bag = (prefix / "share/doc/fmnist/samples/bag.jpg").string();
   CommandResult predict = shell("cd '" + work.path().string() + "' && '" + bin +
