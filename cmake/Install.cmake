@@ -1,6 +1,6 @@
 # What `cmake --install` (and the Debian package, scripts/package.sh) puts where:
 #   bin/fmnist, lib/libfmnist.so (the C++ API) with include/fmnist/... and lib/cmake/fmnist,
-#   lib/fmnist/standins (cmake/StandinLibs.cmake), share/man/man1/fmnist.1, bash and zsh
+#   lib/fmnist/standins (cmake/StandinLibs.cmake), share/man/man1/fmnist.1.gz, bash and zsh
 #   completion, share/doc/fmnist (README, LICENSE, sample images).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -62,10 +62,11 @@ set(generated_docs "${CMAKE_BINARY_DIR}/generated/doc")
 add_custom_command(TARGET fmnist POST_BUILD
   COMMAND ${CMAKE_COMMAND} -E make_directory "${generated_docs}"
   COMMAND sh -c "'$<TARGET_FILE:fmnist>' manual > '${generated_docs}/fmnist.1'"
+  COMMAND gzip -9nkf "${generated_docs}/fmnist.1"  # Debian installs manual pages compressed
   COMMAND sh -c "'$<TARGET_FILE:fmnist>' completion bash > '${generated_docs}/fmnist.bash'"
   COMMAND sh -c "'$<TARGET_FILE:fmnist>' completion zsh > '${generated_docs}/_fmnist'"
   VERBATIM)
-install(FILES "${generated_docs}/fmnist.1" DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES "${generated_docs}/fmnist.1.gz" DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES "${generated_docs}/fmnist.bash" RENAME fmnist
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 # zsh's fpath has vendor-completions for /usr (Debian's packages), site-functions elsewhere.

@@ -6,13 +6,14 @@ set(CPACK_PACKAGE_NAME fmnist)
 set(CPACK_PACKAGE_VENDOR "The fmnist authors")
 set(CPACK_PACKAGE_CONTACT "The fmnist authors <fmnist@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Fashion-MNIST image classifier: train, evaluate, predict")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
- fmnist trains, evaluates and runs a convolutional image classifier on
- Fashion-MNIST (or any IDX data set of 28x28 grayscale images in 10 classes)
- with LibTorch: the Keras tutorial's network, or a small residual network
- that reaches about 94 % test accuracy in minutes on a CPU.
- .
- It includes a shared library with a C++ API and its CMake package.")
+# The extended description: CPack puts the summary above it and indents it as Debian wants
+# (an empty line becomes " .").
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "fmnist trains, evaluates and runs a convolutional image classifier on
+Fashion-MNIST (or any IDX data set of 28x28 grayscale images in 10 classes)
+with LibTorch: the Keras tutorial's network, or a small residual network
+that reaches about 94 % test accuracy in minutes on a CPU.
+
+It includes a shared library with a C++ API and its CMake package.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # fmnist_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -20,6 +21,10 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "dataset-fashion-mnist")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)
+# libfmnist.so is in the loader's directory: dpkg must run ldconfig through its trigger.
+set(ldconfig_trigger "${CMAKE_BINARY_DIR}/generated/debian-control/triggers")
+file(WRITE "${ldconfig_trigger}" "activate-noawait ldconfig\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${ldconfig_trigger}")
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 include(CPack)
 

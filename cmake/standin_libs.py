@@ -147,8 +147,9 @@ def make(executable, folder):
     open(source, "w").close()
     compiler = os.environ.get("CXX", "c++")
     for soname in sorted(standins):
-        # Linked against libc alone (already loaded): Debian wants every library to be.
-        run(compiler, "-shared", "-nostdlib", "-Wl,--no-as-needed", "-lc", "-o",
+        # Linked against libc alone (already loaded): Debian wants every library to be; and
+        # stripped, as Debian wants every installed object to be.
+        run(compiler, "-shared", "-s", "-nostdlib", "-Wl,--no-as-needed", "-lc", "-o",
             os.path.join(work, soname), "-Wl,-soname," + soname, source)
     os.remove(source)
     with open(os.path.join(work, MANIFEST), "w") as f:

@@ -181,7 +181,7 @@ TEST(InstallTest, InstalledToolAndLibraryWork) {
   CommandResult version = shell("'" + bin + "' --version");
   EXPECT_EQ(version.status, 0) << version.out;
   EXPECT_EQ(version.out.rfind("fmnist 0.", 0), 0u) << version.out;
-  for (const char* file : {"share/man/man1/fmnist.1", "share/bash-completion/completions/fmnist",
+  for (const char* file : {"share/man/man1/fmnist.1.gz", "share/bash-completion/completions/fmnist",
                            "share/zsh/site-functions/_fmnist", "share/doc/fmnist/README.md",
                            "share/doc/fmnist/LICENSE", "share/doc/fmnist/samples/bag.jpg",
                            "include/fmnist/classifier/classifier.hpp"}) {
@@ -190,7 +190,7 @@ TEST(InstallTest, InstalledToolAndLibraryWork) {
   // The installed README's and docs' relative links (docs, figures, the example) lead somewhere.
   const std::filesystem::path doc = prefix / "share/doc/fmnist";
   std::size_t links = 0;
-  for (const std::filesystem::path page :
+  for (const std::filesystem::path& page :
        {doc / "README.md", doc / "docs/testing.md", doc / "docs/distributed.md"}) {
     std::ifstream file(page);
     const std::string text((std::istreambuf_iterator<char>(file)),
