@@ -90,7 +90,18 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
     }
     return command_path(command) + ": unexpected argument '" + words.front() + "'" + see;
   }
-  return fmnist::first_line(error.what()) + see;
+  const std::string what = fmnist::first_line(error.what());
+  const std::string flag = what.substr(0, what.find(':'));
+  // A global flag's help is fmnist's own, wherever on the line the flag stood.
+  const std::vector<std::string> global = flag_names(&app);
+  const bool is_global = std::find(global.begin(), global.end(), flag) != global.end();
+  const std::string where = is_global ? " (see fmnist --help)" : see;
+  // CLI11 says "--epochs: 1 required INT:[1 - 1000000] missing" for a flag left without a value.
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr &&
+      what.size() >= 8 && what.compare(what.size() - 8, 8, " missing") == 0) {
+    return flag + ": needs a value" + where;
+  }
+  return what + where;
 }
 
 int run(int argc, char** argv) {

@@ -4,7 +4,10 @@
 #include <memory>
 #include <sstream>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "cli/commands.hpp"
+#include "fmnist/train/recipe.hpp"
 #include "fmnist/train/train.hpp"
 
 namespace fmnist::cli {
@@ -14,6 +17,22 @@ namespace {
 // flags get an explicit range: far beyond any useful value, but not endless.
 constexpr std::int64_t kMaxEpochs = 1'000'000;
 constexpr std::int64_t kMaxBatchSize = 1 << 24;
+
+// " (tutorial: 20, accurate: 30)": what each recipe sets a flag to, for the flag's help.
+std::string per_recipe(
+    const std::function<std::string(const TrainSettings&, const Recipe&)>& value) {
+  std::string text;
+  for (const std::string& name : recipe_names()) {
+    const Recipe r = recipe(name);
+    text += (text.empty() ? " (" : ", ") + name + ": " + value(r.settings, r);
+  }
+  return text + ")";
+}
+
+template <typename T>
+std::function<std::string(const TrainSettings&, const Recipe&)> setting(T TrainSettings::*field) {
+  return [field](const TrainSettings& s, const Recipe&) { return fmt::format("{}", s.*field); };
+}
 
 }  // namespace
 
@@ -27,55 +46,74 @@ void add_train_command(CLI::App& app) {
                    "about 94%); the flags below override its settings")
       ->check(CLI::IsMember(recipe_names()))
       ->capture_default_str();
-  const char* recipe_settings = "Recipe settings (default: the recipe's, see README)";
-  command->add_option("--arch", options->arch, "cnn (the tutorial's), cnn-bn or resnet")
+  const char* recipe_settings = "Recipe settings (default: the recipe's)";
+  command
+      ->add_option("--arch", options->arch,
+                   "cnn (the tutorial's), cnn-bn or resnet" +
+                       per_recipe([](const TrainSettings&, const Recipe& r) { return r.arch; }))
       ->check(CLI::IsMember(supported_archs()))
       ->group(recipe_settings);
-  command->add_option("--epochs", options->epochs, "Epochs to train in all (tutorial: 20)")
+  command
+      ->add_option("--epochs", options->epochs,
+                   "Epochs to train in all" + per_recipe(setting(&TrainSettings::epochs)))
       ->check(whole_number(1, kMaxEpochs))
       ->group(recipe_settings);
-  command->add_option("--batch-size", options->batch_size, "Images per training step")
+  command
+      ->add_option("--batch-size", options->batch_size,
+                   "Images per training step" + per_recipe(setting(&TrainSettings::batch_size)))
       ->check(whole_number(1, kMaxBatchSize))
       ->group(recipe_settings);
   command
       ->add_option("--optimizer", options->optimizer,
-                   "adam, adamw (decoupled weight decay) or sgd (Nesterov momentum 0.9)")
+                   "adam, adamw (decoupled weight decay) or sgd (Nesterov momentum 0.9)" +
+                       per_recipe(setting(&TrainSettings::optimizer)))
       ->check(CLI::IsMember({kOptimizerAdam, kOptimizerAdamW, kOptimizerSgd}))
       ->group(recipe_settings);
-  command->add_option("--lr", options->learning_rate, "Learning rate (onecycle: its peak)")
+  command
+      ->add_option(
+          "--lr", options->learning_rate,
+          "Learning rate (onecycle: its peak)" + per_recipe(setting(&TrainSettings::learning_rate)))
       ->check(positive_number())
       ->group(recipe_settings);
   command
       ->add_option("--lr-schedule", options->lr_schedule,
                    "none, step (x step-gamma every step-size epochs), cosine or onecycle (per "
-                   "step: up from lr/25 over the warm-up, then down to nearly 0)")
+                   "step: up from lr/25 over the warm-up, then down to nearly 0)" +
+                       per_recipe(setting(&TrainSettings::lr_schedule)))
       ->check(CLI::IsMember({kScheduleNone, kScheduleStep, kScheduleCosine, kScheduleOneCycle}))
       ->group(recipe_settings);
   command
       ->add_option("--warmup-epochs", options->warmup_epochs,
-                   "Epochs of learning-rate warm-up before the schedule")
+                   "Epochs of learning-rate warm-up before the schedule" +
+                       per_recipe(setting(&TrainSettings::warmup_epochs)))
       ->check(whole_number(0))
       ->group(recipe_settings);
   command
       ->add_option("--weight-decay", options->weight_decay,
-                   "adam, sgd: L2 penalty added to the gradients; adamw: decoupled decay")
+                   "adam, sgd: L2 penalty added to the gradients; adamw: decoupled decay" +
+                       per_recipe(setting(&TrainSettings::weight_decay)))
       ->check(non_negative_number())
       ->group(recipe_settings);
   command
       ->add_option("--label-smoothing", options->label_smoothing,
-                   "Weight of the uniform distribution mixed into the loss's targets")
+                   "Weight of the uniform distribution mixed into the loss's targets" +
+                       per_recipe(setting(&TrainSettings::label_smoothing)))
       ->check(number_between(0.0, 0.99))
       ->group(recipe_settings);
   command
       ->add_option("--erasing", options->erasing,
-                   "Probability of erasing a random rectangle of each training image")
+                   "Probability of erasing a random rectangle of each training image" +
+                       per_recipe(setting(&TrainSettings::erasing)))
       ->check(number_between(0.0, 1.0))
       ->group(recipe_settings);
   CLI::Option* augment =
       command
           ->add_flag_callback(
               "--augment", [options] { options->augment = true; },
-              "Random left-right flips and shifts of up to 2 pixels while training")
+              "Random left-right flips and shifts of up to 2 pixels while training" +
+                  per_recipe([](const TrainSettings& s, const Recipe&) {
+                    return s.augment ? "yes" : "no";
+                  }))
           ->group(recipe_settings);
   command
       ->add_flag_callback(
@@ -84,7 +122,8 @@ void add_train_command(CLI::App& app) {
       ->excludes(augment);
   command
       ->add_option("--clean-epochs", options->clean_epochs,
-                   "Train the last N epochs without --augment's and --erasing's changes")
+                   "Train the last N epochs without --augment's and --erasing's changes" +
+                       per_recipe(setting(&TrainSettings::clean_epochs)))
       ->check(whole_number(0))
       ->group(recipe_settings);
   command->add_option("--seed", options->seed, "Seed of initialisation, shuffling and dropout")

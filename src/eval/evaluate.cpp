@@ -69,11 +69,9 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   check_plot_paths();
-  if (options.tta && !checkpoint.settings.augment) {
-    spdlog::warn(
-        "--tta: {} was trained without --augment, so mirrored images are new to it; "
-        "averaging with them may lower its accuracy",
-        options.model_path);
+  if (std::string warning = tta_warning(checkpoint, options.model_path);
+      options.tta && !warning.empty()) {
+    spdlog::warn(warning);
   }
   std::filesystem::path data_dir = resolve_data_dir(options.data_dir);
   Dataset data = load_dataset(data_dir, split).to(device);

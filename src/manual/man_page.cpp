@@ -96,6 +96,15 @@ The directory of the IDX files when \fB\-\-data\fR is not given. Without either,
 \fI./data\fR and \fI/usr/share/datasets/fashion\-mnist\fR (Debian's package
 \fBdataset\-fashion\-mnist\fR).
 .TP
+.B SPDLOG_LEVEL
+The log level (as \fB\-\-log\-level\fR), e.g. \fBSPDLOG_LEVEL=debug\fR; it wins over the flag.
+.TP
+.B NO_COLOR
+When set, the log's level tags are not coloured on a terminal.
+.TP
+.B TERM
+With \fBTERM=dumb\fR, no colours and no progress bar.
+.TP
 .B RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT
 Set by torchrun: \fBfmnist train\fR then runs as that rank of a data\-parallel run, as with
 \fB\-\-rank\fR, \fB\-\-world\-size\fR, \fB\-\-local\-rank\fR, \fB\-\-master\-addr\fR and

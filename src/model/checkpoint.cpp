@@ -589,6 +589,13 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
   return checkpoint;
 }
 
+std::string tta_warning(const Checkpoint& checkpoint, const std::string& path) {
+  if (checkpoint.settings.augment) return "";
+  return "--tta: " + path +
+         " was trained without --augment, so mirrored images are new to it; averaging with "
+         "them may lower its accuracy";
+}
+
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
   if (is_missing(path)) {

@@ -271,6 +271,8 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"show --out /dev/null/x/s.png",
        "--out /dev/null/x/s.png: cannot create the directory /dev/null/x: Not a directory"},
       {"data", "A subcommand is required"},
+      {"train --epochs", "--epochs: needs a value (see fmnist train --help)"},
+      {"--log-level loud info", "(see fmnist --help)"},
   };
   for (const Case& c : cases) {
     CommandResult run = testing::run_fmnist(c.args, dir_.path());

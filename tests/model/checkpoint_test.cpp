@@ -85,6 +85,16 @@ TEST(CheckpointTest, RoundTripGivesIdenticalLogitsAndMetadata) {
 }
 
 // SGD keeps one momentum buffer per parameter; the file holds those and no Adam moments.
+TEST(CheckpointTest, TtaWarnsOnlyForAModelThatNeverSawMirrors) {
+  Checkpoint checkpoint;
+  checkpoint.settings.augment = false;
+  EXPECT_EQ(tta_warning(checkpoint, "m.pt"),
+            "--tta: m.pt was trained without --augment, so mirrored images are new to it; "
+            "averaging with them may lower its accuracy");
+  checkpoint.settings.augment = true;
+  EXPECT_EQ(tta_warning(checkpoint, "m.pt"), "");
+}
+
 TEST(CheckpointTest, RoundTripKeepsSgdMomentumBuffers) {
   TempDir dir;
   Checkpoint saved = trained_checkpoint();

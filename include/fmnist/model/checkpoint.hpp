@@ -105,6 +105,11 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
 // it, and every tensor's type, shape and extent after.
 Checkpoint load_checkpoint(const std::filesystem::path& path, torch::Device device);
 
+// What --tta (eval, predict) should warn about a checkpoint at `path`: a model trained without
+// --augment has never seen mirrored images, and averaging with them may lower its accuracy.
+// Empty when there is nothing to say.
+std::string tta_warning(const Checkpoint& checkpoint, const std::string& path);
+
 // load_checkpoint of a file's bytes; `name` is the file's name for messages.
 Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::Device device);
 
