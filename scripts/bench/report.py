@@ -143,9 +143,9 @@ def section(r):
              "`python3 predict.py` (interpreter start, import torch, load state_dict, preprocess, "
              "classify); evaluation is `fmnist eval --no-plots` vs `python3 eval.py` (the same, "
              "the test set at batch 1000). ONNX Runtime: npm's onnxruntime-node (CPU), "
-             "scripts/bench/onnx_eval.mjs, intra-op threads as above, one timed pass after a "
-             f"warm-up pass; its test accuracy {r['ort_test_acc']}% (fmnist's model, exported by "
-             "to_pytorch.py --onnx).", "",
+             "scripts/bench/onnx_eval.mjs, intra-op threads as above, the second of two passes "
+             f"(its first: {float(r['ort_first_pass_img_s']):,.0f} img/s); its test accuracy "
+             f"{r['ort_test_acc']}% (fmnist's model, exported by to_pytorch.py --onnx).", "",
              *peak_table(r), ""]
     return "\n".join(lines)
 
