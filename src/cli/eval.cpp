@@ -16,10 +16,11 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train"}))
       ->capture_default_str();
   command->add_flag("--json", options->json, "Write the report as one JSON document");
-  command->add_option("--plots", options->plots_dir,
-                      "Directory for <model stem>.confusion.png and <model stem>.errors.png "
-                      "(default: the model's directory)");
-  command->add_flag("--no-plots", options->no_plots, "Write no PNG files");
+  CLI::Option* plots =
+      command->add_option("--plots", options->plots_dir,
+                          "Directory for <model stem>.confusion.png and <model stem>.errors.png "
+                          "(default: the model's directory)");
+  command->add_flag("--no-plots", options->no_plots, "Write no PNG files")->excludes(plots);
   command->add_flag("--tta", options->tta,
                     "Test-time augmentation: average each image's scores with its mirror's");
   add_runtime_flags(*command, options->device, options->threads);

@@ -624,7 +624,8 @@ void run_checkpoint_upgrade(const CheckpointUpgradeOptions& options, std::ostrea
   make_output_directory(fs::path(options.to).parent_path(), std::string(options.to));
   std::int64_t version = upgrade_checkpoint(options.from, options.to);
   out << options.from << " (format " << version << ") -> " << options.to << " (format "
-      << kCheckpointVersion << ")\n";
+      << kCheckpointVersion << ")"
+      << (version == kCheckpointVersion ? ": it already was in the current format" : "") << "\n";
 }
 
 }  // namespace fmnist

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <sstream>
 
 #include "fmnist/base/error.hpp"
 #include "fmnist/model/checkpoint.hpp"
@@ -38,6 +39,19 @@ TEST(TorchScriptCheckpointTest, ReleaseCheckpointLoadsWithItsOptimizerState) {
     EXPECT_EQ(moments.step, 2);  // 200 images in batches of 128
     EXPECT_GT(moments.exp_avg_sq.abs().sum().item<double>(), 0);
   }
+}
+
+TEST(TorchScriptCheckpointTest, UpgradeSaysWhatItDid) {
+  TempDir dir;
+  std::ostringstream out;
+  const std::string old_path = (kFixtures / "fmnist-0.1-cnn.pt").string();
+  const std::string new_path = (dir / "new.pt").string();
+  run_checkpoint_upgrade({old_path, new_path}, out);
+  EXPECT_EQ(out.str(), old_path + " (format 1) -> " + new_path + " (format 2)\n");
+  out.str("");
+  run_checkpoint_upgrade({new_path, new_path}, out);
+  EXPECT_EQ(out.str(), new_path + " (format 2) -> " + new_path +
+                           " (format 2): it already was in the current format\n");
 }
 
 TEST(TorchScriptCheckpointTest, UpgradeKeepsWeightsMetadataAndOptimizerState) {
