@@ -97,8 +97,8 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
   const bool is_global = std::find(global.begin(), global.end(), flag) != global.end();
   const std::string where = is_global ? " (see fmnist --help)" : see;
   // CLI11 says "--epochs: 1 required INT:[1 - 1000000] missing" for a flag left without a value.
-  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr &&
-      what.size() >= 8 && what.compare(what.size() - 8, 8, " missing") == 0) {
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr && what.size() >= 8 &&
+      what.compare(what.size() - 8, 8, " missing") == 0) {
     return flag + ": needs a value" + where;
   }
   return what + where;

@@ -43,6 +43,14 @@ void write_all(int fd, std::string_view content, const std::string& name) {
 
 }  // namespace
 
+void check_not_a_directory(const std::filesystem::path& out, const std::string& flag,
+                           const std::string& example_name) {
+  std::error_code ec;
+  if (out.has_filename() && !std::filesystem::is_directory(out, ec)) return;
+  throw UsageError(flag + " " + out.string() + ": is a directory; give a file name, e.g. " + flag +
+                   " " + (out / example_name).lexically_normal().string());
+}
+
 bool is_missing(const std::filesystem::path& path) {
   std::error_code ec;
   return std::filesystem::status(path, ec).type() == std::filesystem::file_type::not_found;

@@ -19,19 +19,17 @@ constexpr std::int64_t kMaxEpochs = 1'000'000;
 constexpr std::int64_t kMaxBatchSize = 1 << 24;
 
 // " (tutorial: 20, accurate: 30)": what each recipe sets a flag to, for the flag's help.
-std::string per_recipe(
-    const std::function<std::string(const TrainSettings&, const Recipe&)>& value) {
+std::string per_recipe(const std::function<std::string(const Recipe&)>& value) {
   std::string text;
   for (const std::string& name : recipe_names()) {
-    const Recipe r = recipe(name);
-    text += (text.empty() ? " (" : ", ") + name + ": " + value(r.settings, r);
+    text += (text.empty() ? " (" : ", ") + name + ": " + value(recipe(name));
   }
   return text + ")";
 }
 
 template <typename T>
-std::function<std::string(const TrainSettings&, const Recipe&)> setting(T TrainSettings::*field) {
-  return [field](const TrainSettings& s, const Recipe&) { return fmt::format("{}", s.*field); };
+std::function<std::string(const Recipe&)> setting(T TrainSettings::*field) {
+  return [field](const Recipe& r) { return fmt::format("{}", r.settings.*field); };
 }
 
 }  // namespace
@@ -50,7 +48,7 @@ void add_train_command(CLI::App& app) {
   command
       ->add_option("--arch", options->arch,
                    "cnn (the tutorial's), cnn-bn or resnet" +
-                       per_recipe([](const TrainSettings&, const Recipe& r) { return r.arch; }))
+                       per_recipe([](const Recipe& r) { return r.arch; }))
       ->check(CLI::IsMember(supported_archs()))
       ->group(recipe_settings);
   command
@@ -111,9 +109,7 @@ void add_train_command(CLI::App& app) {
           ->add_flag_callback(
               "--augment", [options] { options->augment = true; },
               "Random left-right flips and shifts of up to 2 pixels while training" +
-                  per_recipe([](const TrainSettings& s, const Recipe&) {
-                    return s.augment ? "yes" : "no";
-                  }))
+                  per_recipe([](const Recipe& r) { return r.settings.augment ? "yes" : "no"; }))
           ->group(recipe_settings);
   command
       ->add_flag_callback(

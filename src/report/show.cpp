@@ -49,12 +49,7 @@ std::string show_title(const ShowOptions& options, const std::vector<std::int64_
 
 // show draws PNG only: a picture.jpg holding PNG bytes would confuse whatever opens it.
 void check_out_name(const std::string& out) {
-  const std::filesystem::path path(out);
-  std::error_code ec;  // an unsearchable folder on the way: make_output_directory says so
-  if (!path.has_filename() || std::filesystem::is_directory(path, ec)) {
-    throw UsageError("--out " + out + ": is a directory; give a file name, e.g. --out " +
-                     (path / "show.png").lexically_normal().string());
-  }
+  check_not_a_directory(out, "--out", "show.png");
   std::string extension = lowercase(std::filesystem::path(out).extension().string());
   if (extension != ".png") {
     throw UsageError("--out " + out + ": show writes PNG images; give a name ending in .png");

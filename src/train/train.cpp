@@ -111,11 +111,7 @@ void check_options(const TrainOptions& options, bool writes_files) {
   }
   if (!writes_files) return;
   const fs::path out(*options.out);
-  std::error_code ec;  // a folder on the way that may not be searched: make_output_directory
-  if (!out.has_filename() || fs::is_directory(out, ec)) {
-    throw UsageError("--out " + *options.out + ": is a directory; give a file name, e.g. --out " +
-                     (out / "model.pt").lexically_normal().string());
-  }
+  check_not_a_directory(out, "--out", "model.pt");
   make_output_directory(out.parent_path(), "--out " + *options.out);
   if (options.checkpoint_dir) {
     make_output_directory(*options.checkpoint_dir, "--checkpoint-dir " + *options.checkpoint_dir);

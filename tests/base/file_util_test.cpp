@@ -22,6 +22,20 @@ std::string usage_error_of(const std::filesystem::path& directory) {
   return "";
 }
 
+TEST(FileUtilTest, AnOutputFileThatIsADirectorySaysWhatToGive) {
+  testing::TempDir dir;
+  check_not_a_directory(dir / "model.pt", "--out", "model.pt");  // not there yet: a file to be
+  try {
+    check_not_a_directory(dir.path(), "--out", "model.pt");
+    ADD_FAILURE() << "a directory passed";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "--out " + dir.path().string() +
+                                         ": is a directory; give a file name, e.g. --out " +
+                                         (dir / "model.pt").string());
+  }
+  EXPECT_THROW(check_not_a_directory("runs/", "--out", "show.png"), UsageError);  // no file name
+}
+
 TEST(FileUtilTest, WritableDirectoryPasses) {
   testing::TempDir dir;
   EXPECT_NO_THROW(make_output_directory(dir.path(), "--out x"));

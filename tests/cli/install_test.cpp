@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -192,9 +191,7 @@ TEST(InstallTest, InstalledToolAndLibraryWork) {
   std::size_t links = 0;
   for (const std::filesystem::path& page :
        {doc / "README.md", doc / "docs/testing.md", doc / "docs/distributed.md"}) {
-    std::ifstream file(page);
-    const std::string text((std::istreambuf_iterator<char>(file)),
-                           std::istreambuf_iterator<char>());
+    const std::string text = testing::read_bytes(page);
     EXPECT_FALSE(text.empty()) << page;
     const std::regex link("\\]\\(([A-Za-z.][^)#:]*)[)#]");
     for (std::sregex_iterator it(text.begin(), text.end(), link), end; it != end; ++it, ++links) {

@@ -24,4 +24,11 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 // is reported before minutes of it.
 void make_output_directory(std::filesystem::path directory, const std::string& flag);
 
+// A UsageError when the output file `out` given with `flag` names a directory, suggesting a
+// file of `example_name` in it ("--out runs: is a directory; give a file name, e.g. --out
+// runs/model.pt"). A folder on the way that may not be searched passes: make_output_directory
+// then says why.
+void check_not_a_directory(const std::filesystem::path& out, const std::string& flag,
+                           const std::string& example_name);
+
 }  // namespace fmnist
