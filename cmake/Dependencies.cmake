@@ -180,8 +180,9 @@ find_package(PkgConfig QUIET)
 if(PKG_CONFIG_FOUND AND NOT FMNIST_USE_CARRY)
   pkg_check_modules(cairo QUIET IMPORTED_TARGET cairo)
   pkg_check_modules(nettle QUIET IMPORTED_TARGET nettle)
+  pkg_check_modules(cpp-httplib QUIET IMPORTED_TARGET cpp-httplib)  # fmnist serve
 endif()
-foreach(lib_and_package cairo:libcairo2-dev nettle:nettle-dev)
+foreach(lib_and_package cairo:libcairo2-dev nettle:nettle-dev cpp-httplib:libcpp-httplib-dev)
   string(REPLACE ":" ";" lib_and_package "${lib_and_package}")
   list(GET lib_and_package 0 lib)
   list(GET lib_and_package 1 package)
@@ -195,6 +196,10 @@ foreach(lib_and_package cairo:libcairo2-dev nettle:nettle-dev)
       INTERFACE_LINK_OPTIONS "LINKER:-rpath,${FMNIST_CARRY_DIR}/shlib;LINKER:-rpath-link,${FMNIST_CARRY_DIR}/shlib")
   endif()
 endforeach()
+if(NOT cpp-httplib_FOUND)  # the carried library: compiled as Debian's pkg-config says
+  set_property(TARGET PkgConfig::cpp-httplib PROPERTY INTERFACE_COMPILE_DEFINITIONS
+               CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT CPPHTTPLIB_BROTLI_SUPPORT)
+endif()
 
 # nlohmann/json (header-only), for predict --format json and eval --json.
 if(NOT FMNIST_USE_CARRY)

@@ -4,10 +4,12 @@
 # training FLOP rate against the machine's sgemm peak. Prints the markdown tables on stdout
 # (progress on stderr) and writes them as the `## CPU` section of BENCHMARKS.md.
 #
-# usage: scripts/bench.sh [--quick | --peak]      (BENCH_QUICK=1 works too)
+# usage: scripts/bench.sh [--quick | --peak | --serve]      (BENCH_QUICK=1 works too)
 #   --quick  smoke test on 2,560/1,000 images and fewer runs, about a minute; leaves
 #            BENCHMARKS.md alone because its numbers are not comparable.
 #   --peak   only measures the sgemm peak candidates and prints their table; BENCHMARKS.md alone.
+#   --serve  only fmnist serve against the Python server, on a model trained for 1 epoch; prints
+#            those rows, BENCHMARKS.md alone (a few minutes).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +22,7 @@ data_source=/usr/share/datasets/fashion-mnist
 threads=$(nproc)
 quick=${BENCH_QUICK:-0}
 peak_only=0
+serve_only=0
 # Keeps scripts/bench/ free of __pycache__ (the tree is someone's working copy).
 export PYTHONDONTWRITEBYTECODE=1
 # The expert-tuned Python environment. bench_sgemm_peak puts the fastest OPENBLAS_CORETYPE in
@@ -38,8 +41,9 @@ parse_args() {
     case $arg in
       --quick) quick=1 ;;
       --peak) peak_only=1 ;;
+      --serve) serve_only=1 ;;
       -h | --help)
-        sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
       *) die "unknown argument '$arg' (try --help)" ;;
@@ -279,6 +283,59 @@ bench_onnx_runtime() {
   record ort_version "$version"
 }
 
+# The port a server wrote (fmnist serve in its log line, serve.py into a file), once it did.
+wait_for_port() {
+  local source=$1 pattern=$2 port i
+  for ((i = 0; i < 600; i++)); do
+    port=$(grep -oE "$pattern" "$source" 2>/dev/null | grep -oE '[0-9]+$' | head -1 || true)
+    [[ -n $port ]] && { printf '%s' "$port"; return; }
+    sleep 0.1
+  done
+  die "no port in $source after 60 s: $(cat "$source" 2>/dev/null)"
+}
+
+# `fmnist serve` against scripts/bench/serve.py (ThreadingHTTPServer + torch, the same checkpoint
+# and preprocessing), both loaded by scripts/bench/serve_load.cpp (C++, one keep-alive connection
+# per client) with one 28x28 PNG per request: 1 client for latency, 16 for throughput, after a
+# warm-up; then each server's peak RSS.
+bench_serve() {
+  local requests=2000 many=16 many_requests=200 fm_pid py_pid fm_port py_port name port
+  [[ $quick == 0 ]] || { requests=200; many_requests=20; }
+  g++ -O2 -std=c++17 -pthread "$helpers/serve_load.cpp" -o "$tmp/serve_load" \
+    $(pkg-config --cflags --libs cpp-httplib) || die "could not build serve_load"
+  "$fmnist" serve --model "$tmp/model.pt" --port 0 --threads "$threads" --device cpu \
+    2>"$tmp/serve.log" &
+  fm_pid=$!
+  $python "$helpers/serve.py" "$tmp/model.pt" "$tmp/py.port" --threads "$threads" \
+    2>"$tmp/py_serve.log" &
+  py_pid=$!
+  fm_port=$(wait_for_port "$tmp/serve.log" 'http://127\.0\.0\.1:[0-9]+')
+  py_port=$(wait_for_port "$tmp/py.port" '^[0-9]+')
+  local body=$repo/data/samples/bag.png
+  for name in fm py; do
+    port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
+    "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 50 >/dev/null  # warm-up
+  done
+  for name in fm py; do
+    port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
+    log "serving, $name: 1 client x $requests requests"
+    "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 "$requests" >"$tmp/load.out"
+    record_output "serve_${name}_1c_" "$tmp/load.out"
+  done
+  for name in fm py; do
+    port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
+    log "serving, $name: $many clients x $many_requests requests"
+    "$tmp/serve_load" "$port" /v1/predict "$body" image/png "$many" "$many_requests" >"$tmp/load.out"
+    record_output "serve_${name}_${many}c_" "$tmp/load.out"
+  done
+  record serve_fm_rss_kb "$(awk '/VmHWM/ {print $2}' "/proc/$fm_pid/status")"
+  record serve_py_rss_kb "$(awk '/VmHWM/ {print $2}' "/proc/$py_pid/status")"
+  record serve_requests "$requests"
+  record serve_many_requests "$many_requests"
+  kill "$fm_pid" "$py_pid"
+  wait "$fm_pid" "$py_pid" 2>/dev/null || true
+}
+
 # The peak is the best of the kernels this machine offers (OpenBLAS's own choice, each core type
 # the CPU can run, oneDNN): Debian's OpenBLAS 0.3.21 does not know every CPU, and no one forced
 # core type is the fastest on all of them. The fastest OpenBLAS core type also goes into the
@@ -303,6 +360,15 @@ main() {
   trap 'rm -rf "$tmp"' EXIT
   results=$tmp/results
   record_machine
+  if [[ $serve_only == 1 ]]; then
+    snapshot_binary
+    log "fmnist train, 1 epoch, for the server"
+    "$fmnist" train --epochs 1 --data "$data_source" --out "$tmp/model.pt" --threads "$threads" \
+      --device cpu >/dev/null 2>&1 || die "fmnist train failed"
+    bench_serve
+    $python "$helpers/report.py" "$results" --serve
+    return
+  fi
   bench_sgemm_peak
   if [[ $peak_only == 1 ]]; then
     $python "$helpers/report.py" "$results" --peak
@@ -319,6 +385,7 @@ main() {
   bench_python_dataloader
   bench_accurate
   bench_startup
+  bench_serve
   record loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
   if [[ $quick == 1 ]]; then
     $python "$helpers/report.py" "$results"

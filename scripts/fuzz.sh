@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (default 60 s; targets idx, image, checkpoint)
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (default 60 s; targets idx, image, checkpoint, serve)
 #
 # Builds the libFuzzer targets of tests/fuzz with clang in build-asan/ (scripts/build-asan.sh: our code
 # and stb_image instrumented with coverage, ASan and UBSan; LibTorch and zlib are Debian's
@@ -16,15 +16,15 @@ seconds=${1:-60}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS [TARGET...]]" >&2; exit 2; }
 shift $(($# > 0 ? 1 : 0))
 targets=("$@")
-((${#targets[@]} > 0)) || targets=(idx image checkpoint)
+((${#targets[@]} > 0)) || targets=(idx image checkpoint serve)
 for name in "${targets[@]}"; do
-  [[ $name =~ ^(idx|image|checkpoint)$ ]] || { echo "fuzz.sh: no target '$name'" >&2; exit 2; }
+  [[ $name =~ ^(idx|image|checkpoint|serve)$ ]] || { echo "fuzz.sh: no target '$name'" >&2; exit 2; }
 done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-asan
 artifacts=$build/fuzz-artifacts/$(date +%Y%m%d-%H%M%S)  # this run's findings only
 
-"$root/scripts/build-asan.sh" idx_fuzz image_fuzz checkpoint_fuzz
+"$root/scripts/build-asan.sh" idx_fuzz image_fuzz checkpoint_fuzz serve_fuzz
 
 # Runtime settings. LibTorch, zlib and OpenBLAS are Debian's uninstrumented libraries; clang
 # links the static ASan runtime into the executable, so their malloc/free go through ASan's

@@ -16,6 +16,7 @@
 #   libexif/include, lib/libexif.a libexif (x86-64, position-independent)
 #   googletest/                   googletest's sources, for add_subdirectory (gmock left out)
 #   cairo/include, nettle/include cairo's and nettle's headers (cairo.h, nettle/sha2.h)
+#   cpp-httplib/include           httplib.h (Debian builds its code into libcpp-httplib.so)
 #   shlib/                        libcairo and libnettle (x86-64 shared libraries) with the
 #                                 libraries they load, glibc's own left out; found through
 #                                 fmnist's RUNPATH
@@ -43,6 +44,7 @@ need /usr/lib/x86_64-linux-gnu/libexif.a libexif-dev
 need /usr/src/googletest/googletest/CMakeLists.txt googletest
 need /usr/include/cairo/cairo.h libcairo2-dev
 need /usr/include/nettle/sha2.h nettle-dev
+need /usr/include/httplib.h libcpp-httplib-dev
 need /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   need "$data_src/$f.gz" dataset-fashion-mnist
@@ -61,11 +63,16 @@ cp -a /usr/include/libexif "$carry/libexif/include/"
 cp -a /usr/lib/x86_64-linux-gnu/libexif.a "$carry/libexif/lib/"
 cp -a "$data_src"/*-ubyte.gz "$carry/data/"
 
-# cairo and nettle: headers, and the shared libraries with what they load (not glibc itself).
-mkdir -p "$carry"/{cairo/include,nettle/include,shlib,fonts}
+# cairo, nettle and cpp-httplib: headers, and the shared libraries with what they load (not
+# glibc itself).
+mkdir -p "$carry"/{cairo/include,nettle/include,cpp-httplib/include,shlib,fonts}
 cp -a /usr/include/cairo/*.h "$carry/cairo/include/"
 cp -a /usr/include/nettle "$carry/nettle/include/"
-libs=(/usr/lib/x86_64-linux-gnu/libcairo.so.2 /usr/lib/x86_64-linux-gnu/libnettle.so.8)
+# httplib.h, and the OpenSSL and Brotli headers it includes as Debian's build configured it.
+cp -a /usr/include/httplib.h /usr/include/openssl /usr/include/brotli "$carry/cpp-httplib/include/"
+cp -a /usr/include/x86_64-linux-gnu/openssl/. "$carry/cpp-httplib/include/openssl/"
+libs=(/usr/lib/x86_64-linux-gnu/libcairo.so.2 /usr/lib/x86_64-linux-gnu/libnettle.so.8
+  /usr/lib/x86_64-linux-gnu/libcpp-httplib.so.0.11)
 ldd "${libs[@]}" | awk '/=>/ { print $3 }' | sort -u |
   grep -v -E '/(libc|libm|libpthread|libdl|librt|libresolv)\.so|/ld-linux' >"$carry/shlib.list"
 for lib in "${libs[@]}" $(cat "$carry/shlib.list"); do cp -L "$lib" "$carry/shlib/"; done
@@ -89,7 +96,7 @@ grep -q '^#define SPDLOG_FMT_EXTERNAL' "$carry/spdlog/include/spdlog/tweakme.h" 
   dpkg-query -W -f='${Package} ${Version}
 ' libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev \
     nlohmann-json3-dev libexif-dev googletest dataset-fashion-mnist libcairo2-dev nettle-dev \
-    fonts-dejavu-core 2>/dev/null || true
+    libcpp-httplib-dev fonts-dejavu-core 2>/dev/null || true
   (cd "$carry" && du -s --block-size=1K ./* | sort -k2)
 } >"$carry/MANIFEST"
 

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libcli11-dev libspdlog-dev zlib1g-dev libexif-dev nlohmann-json3-dev
-  libcairo2-dev nettle-dev fonts-dejavu-core
+  libcairo2-dev nettle-dev libcpp-httplib-dev fonts-dejavu-core
   libopenblas0-pthread libgtest-dev libgloo-dev python3-torch
   bash-completion zsh groff-base
   dataset-fashion-mnist

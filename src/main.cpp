@@ -123,6 +123,7 @@ int run(int argc, char** argv) {
   fmnist::cli::add_train_command(app);
   fmnist::cli::add_eval_command(app);
   fmnist::cli::add_predict_command(app);
+  fmnist::cli::add_serve_command(app);
   fmnist::cli::add_info_command(app);
   fmnist::cli::add_summary_command(app);
   fmnist::cli::add_show_command(app);

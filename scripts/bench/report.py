@@ -12,7 +12,7 @@ import re
 # Forward multiply-accumulates per image: conv1, conv2, fc1, fc2. Training ≈ 3× forward.
 FORWARD_MACS = 194_688 + 2_230_272 + 204_800 + 1_280
 assert FORWARD_MACS == 2_631_040
-NUMERIC_SUFFIXES = ("_img_s", "_kb", "_s", "_sd", "_gflops")
+NUMERIC_SUFFIXES = ("_img_s", "_kb", "_s", "_sd", "_gflops", "_ms", "_errors")
 
 
 def read_results(path):
@@ -26,6 +26,28 @@ def read_results(path):
 
 def verdict(ok):
     return "PASS" if ok else "**FAIL**"
+
+
+def serve_rows(f):
+    """fmnist serve against the Python server: latency, throughput under load, memory."""
+    return [
+        ["Serving, 1 client, one 28×28 PNG per request: median latency",
+         f"{f['serve_fm_1c_median_ms']:.2f} ms", f"{f['serve_py_1c_median_ms']:.2f} ms",
+         f"{f['serve_py_1c_median_ms'] / f['serve_fm_1c_median_ms']:.2f}× lower",
+         "≤ 2 ms and ≥ 5×", verdict(f['serve_fm_1c_median_ms'] <= 2 and
+                                     f['serve_py_1c_median_ms'] / f['serve_fm_1c_median_ms'] >= 5)],
+        ["Serving, 16 clients: throughput (p99 latency, errors)",
+         f"{f['serve_fm_16c_img_s']:,.0f} img/s ({f['serve_fm_16c_p99_ms']:.1f} ms, "
+         f"{f['serve_fm_16c_errors']:.0f})",
+         f"{f['serve_py_16c_img_s']:,.0f} img/s ({f['serve_py_16c_p99_ms']:.1f} ms, "
+         f"{f['serve_py_16c_errors']:.0f})",
+         f"{f['serve_fm_16c_img_s'] / f['serve_py_16c_img_s']:.2f}×", "≥ 5×, no errors",
+         verdict(f['serve_fm_16c_img_s'] >= 5 * f['serve_py_16c_img_s'] and
+                 f['serve_fm_16c_errors'] == 0 and f['serve_fm_1c_errors'] == 0)],
+        ["Serving: peak RSS of the server", f"{f['serve_fm_rss_kb'] / 1024:,.0f} MiB",
+         f"{f['serve_py_rss_kb'] / 1024:,.0f} MiB",
+         f"{f['serve_fm_rss_kb'] / f['serve_py_rss_kb']:.2f}× (fmnist / Python)", "–", "info"],
+    ]
 
 
 def rows(r):
@@ -76,6 +98,7 @@ def rows(r):
                 "version", "import", None, 0.3),
         process("Evaluation of the test set as a whole process (start, load, classify)",
                 "eval_process", "eval_process", 4, None),
+        *serve_rows(f),
         ["Peak RSS of the 2-epoch training run", f"{rss_fm:,.0f} MiB", f"{rss_py:,.0f} MiB",
          f"{rss_fm / rss_py:.2f}× (fmnist / Python)", "≤ 1.0×", verdict(rss_fm <= rss_py)],
         ["Training FLOP rate vs sgemm peak", f"{train_gflops:.1f} GFLOP/s",
@@ -145,7 +168,12 @@ def section(r):
              "the test set at batch 1000). ONNX Runtime: npm's onnxruntime-node (CPU), "
              "scripts/bench/onnx_eval.mjs, intra-op threads as above, the second of two passes "
              f"(its first: {float(r['ort_first_pass_img_s']):,.0f} img/s); its test accuracy "
-             f"{r['ort_test_acc']}% (fmnist's model, exported by to_pytorch.py --onnx).", "",
+             f"{r['ort_test_acc']}% (fmnist's model, exported by to_pytorch.py --onnx). "
+             "Serving: `fmnist serve` against scripts/bench/serve.py (http.server's "
+             "ThreadingHTTPServer + torch, the same checkpoint and preprocessing), the same "
+             "threads; scripts/bench/serve_load.cpp posts data/samples/bag.png over one keep-alive "
+             f"connection per client: 1 client × {r['serve_requests']} requests, then 16 clients × "
+             f"{r['serve_many_requests']}, after 50 warm-up requests each.", "",
              *peak_table(r), ""]
     return "\n".join(lines)
 
@@ -166,9 +194,17 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--write", metavar="MARKDOWN_FILE")
     parser.add_argument("--peak", action="store_true", help="only the sgemm peak candidates")
+    parser.add_argument("--serve", action="store_true", help="only the serving rows")
     args = parser.parse_args()
     if args.peak:
         print("\n".join(peak_table(read_results(args.results))))
+        return
+    if args.serve:
+        r = read_results(args.results)
+        f = {k: float(v) for k, v in r.items() if k.endswith(NUMERIC_SUFFIXES)}
+        header = ["Measurement", "fmnist", "Python", "Ratio", "Target", "Result"]
+        print("\n".join([machine(r) + ": fmnist serve against Python", "",
+                         *markdown([header] + serve_rows(f))]))
         return
     text = section(read_results(args.results))
     print(text)

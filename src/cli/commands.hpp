@@ -21,6 +21,7 @@ void add_summary_command(CLI::App& app);
 void add_show_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_checkpoint_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_completion_command(CLI::App& app);  // completion bash|zsh, and manual
 
 // The commands and flags of `app` (fmnist), from which the man page and completion are written.

@@ -13,6 +13,8 @@ void add_info_command(CLI::App& app) {
       "Show how a checkpoint was trained (settings, data, versions, metrics) and its layers");
   command->add_option("model,--model", options->model_path, "Checkpoint to describe")
       ->capture_default_str();
+  command->add_flag("--json", options->json,
+                    "Write it as one JSON document (what fmnist serve answers at /v1/model)");
   command->callback([options] { run_info(*options, std::cout); });
 }
 

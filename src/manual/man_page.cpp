@@ -72,7 +72,35 @@ reproduces the Keras tutorial's network; \fBfmnist train \-\-recipe accurate\fR 
 residual network that reaches about 94 % test accuracy.
 )";
 
-constexpr const char* kTrailer = R"(.SH EXIT STATUS
+constexpr const char* kTrailer = R"(.SH HTTP API
+.B fmnist serve
+loads a checkpoint once and answers over HTTP on \fB127.0.0.1:8080\fR by default; every error
+is a JSON object \fB{"error": "..."}\fR with its status.
+.TP
+.B POST /v1/predict[?top_k=N&name=NAME]
+The image's bytes as the body (Content\-Type \fBimage/*\fR or
+\fBapplication/octet\-stream\fR), or files as \fBmultipart/form\-data\fR: the JSON document of
+\fBfmnist predict \-\-format json\fR. Concurrent requests are classified together, up to
+\fB\-\-max\-batch\fR images per forward pass. 400: not an image; 413: a body over
+\fB\-\-max\-body\-mb\fR; 415: another content type; 503 (with Retry\-After): the queue is full.
+.TP
+.B GET /v1/model
+The checkpoint's metadata, as \fBfmnist info \-\-json\fR.
+.TP
+.B GET /healthz
+200 when serving (never asks for the token).
+.TP
+.B GET /metrics
+Prometheus text: requests by route and status, latency and batch\-size histograms, queue
+depth, images classified, reloads.
+.TP
+.B POST /v1/reload
+Loads the checkpoint from disk again, as SIGHUP does; a broken file leaves the old model
+serving (500).
+.PP
+With \fB\-\-token\fR, every route but /healthz needs \fBAuthorization: Bearer TOKEN\fR (401
+otherwise). SIGINT and SIGTERM stop it once the requests in flight are answered (exit 0).
+.SH EXIT STATUS
 .TP
 .B 0
 Success.
@@ -123,6 +151,8 @@ fmnist eval model.pt
 fmnist eval acc.pt \-\-tta
 fmnist predict bag.jpg shoe.png \-\-top\-k 3
 fmnist info model.pt
+fmnist serve model.pt
+curl \-\-data\-binary @bag.jpg \-H 'Content\-Type: image/jpeg' localhost:8080/v1/predict
 .fi
 .SH SEE ALSO
 The README and the sample images in \fIshare/doc/fmnist\fR under the install prefix

@@ -99,13 +99,20 @@ class ChunkPredictor {
 std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
                                               std::int64_t top_k) {
   torch::InferenceMode inference;
-  auto [probabilities, labels] = torch::softmax(model.logits(inputs), /*dim=*/1).topk(top_k);
-  probabilities = probabilities.to(torch::kCPU, torch::kFloat64);
+  return top_classes(torch::softmax(model.logits(inputs), /*dim=*/1), top_k);
+}
+
+std::vector<std::vector<ClassScore>> top_classes(const torch::Tensor& probabilities,
+                                                 std::int64_t top_k) {
+  torch::InferenceMode inference;
+  auto [top_probabilities, labels] = probabilities.topk(top_k);
+  top_probabilities = top_probabilities.to(torch::kCPU, torch::kFloat64);
   labels = labels.to(torch::kCPU);
-  std::vector<std::vector<ClassScore>> result(inputs.size(0));
-  for (std::int64_t i = 0; i < inputs.size(0); ++i) {
+  std::vector<std::vector<ClassScore>> result(probabilities.size(0));
+  for (std::int64_t i = 0; i < probabilities.size(0); ++i) {
     for (std::int64_t k = 0; k < top_k; ++k) {
-      result[i].push_back({labels[i][k].item<std::int64_t>(), probabilities[i][k].item<double>()});
+      result[i].push_back(
+          {labels[i][k].item<std::int64_t>(), top_probabilities[i][k].item<double>()});
     }
   }
   return result;

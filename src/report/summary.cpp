@@ -1,6 +1,7 @@
 #include "fmnist/report/summary.hpp"
 
 #include <spdlog/fmt/fmt.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <vector>
@@ -69,6 +70,40 @@ std::string metrics_line(const char* split, const SplitMetrics& metrics) {
                      percent(metrics.accuracy));
 }
 
+// A number, or null where it was not measured (JSON has no NaN).
+nlohmann::ordered_json number_or_null(double value) {
+  return std::isnan(value) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(value);
+}
+
+nlohmann::ordered_json split_json(const SplitMetrics& metrics) {
+  return {{"loss", number_or_null(metrics.loss)}, {"accuracy", number_or_null(metrics.accuracy)}};
+}
+
+nlohmann::ordered_json settings_json(const TrainSettings& s) {
+  return {{"recipe", s.recipe},
+          {"epochs", s.epochs},
+          {"batch_size", s.batch_size},
+          {"optimizer", s.optimizer},
+          {"learning_rate", s.learning_rate},
+          {"seed", s.seed},
+          {"validation", s.validation},
+          {"val_split", s.val_split},
+          {"lr_schedule", s.lr_schedule},
+          {"warmup_epochs", s.warmup_epochs},
+          {"step_size", s.step_size},
+          {"step_gamma", s.step_gamma},
+          {"weight_decay", s.weight_decay},
+          {"label_smoothing", s.label_smoothing},
+          {"erasing", s.erasing},
+          {"patience", s.patience},
+          {"augment", s.augment},
+          {"clean_epochs", s.clean_epochs},
+          {"data_dir", s.data_dir},
+          {"out", s.out},
+          {"checkpoint_dir", s.checkpoint_dir},
+          {"device", s.device}};
+}
+
 }  // namespace
 
 std::string training_command(const Checkpoint& checkpoint) {
@@ -130,6 +165,36 @@ std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& pa
   return text + format_model_summary(checkpoint.model);
 }
 
+std::string format_checkpoint_json(Checkpoint& checkpoint, const std::string& path) {
+  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+  for (const LayerRow& row : trace_layers(checkpoint.model)) {
+    layers.push_back(
+        {{"layer", row.layer}, {"output_shape", row.shape}, {"parameters", row.parameters}});
+  }
+  nlohmann::ordered_json best = nullptr;
+  if (checkpoint.best_epoch > 0) {
+    best = {{"accuracy", checkpoint.best_accuracy}, {"epoch", checkpoint.best_epoch}};
+  }
+  nlohmann::ordered_json document = {{"path", path},
+                                     {"arch", checkpoint.arch},
+                                     {"classes", checkpoint.class_names},
+                                     {"epoch", checkpoint.epoch},
+                                     {"best_validation", best},
+                                     {"trained_by", training_command(checkpoint)},
+                                     {"settings", settings_json(checkpoint.settings)},
+                                     {"metrics",
+                                      {{"train", split_json(checkpoint.metrics.train)},
+                                       {"val", split_json(checkpoint.metrics.val)},
+                                       {"test", split_json(checkpoint.metrics.test)}}},
+                                     {"versions",
+                                      {{"fmnist", checkpoint.fmnist_version},
+                                       {"libtorch", checkpoint.torch_version},
+                                       {"checkpoint_format", checkpoint.format_version}}},
+                                     {"parameters", count_parameters(*checkpoint.model)},
+                                     {"layers", layers}};
+  return document.dump(/*indent=*/2) + "\n";
+}
+
 void run_summary(const SummaryOptions& options, std::ostream& out) {
   Net model(options.arch);
   out << "arch: " << options.arch << "\n" << format_model_summary(model);
@@ -137,7 +202,8 @@ void run_summary(const SummaryOptions& options, std::ostream& out) {
 
 void run_info(const InfoOptions& options, std::ostream& out) {
   Checkpoint checkpoint = load_checkpoint(options.model_path, torch::kCPU);
-  out << format_checkpoint_info(checkpoint, options.model_path);
+  out << (options.json ? format_checkpoint_json(checkpoint, options.model_path)
+                       : format_checkpoint_info(checkpoint, options.model_path));
 }
 
 }  // namespace fmnist

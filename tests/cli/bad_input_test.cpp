@@ -417,9 +417,14 @@ TEST_F(BadInputTest, BadCommandLines) {
       {"predict x.png --top-k 0", kUsageError, "--top-k"},
       {"predict x.png --device", kUsageError, "--device"},
       {"frobnicate", kUsageError,
-       "'frobnicate' is not a subcommand (train, eval, predict, info, summary, show, data, "
+       "'frobnicate' is not a subcommand (train, eval, predict, serve, info, summary, show, data, "
        "checkpoint, completion, manual)"},
       {"data verfy", kUsageError, "'verfy' is not a subcommand of data (verify)"},
+      {"serve --port 70000", kUsageError, "--port"},
+      {"serve --max-batch 0", kUsageError, "--max-batch"},
+      {"serve --batch-wait-ms -1", kUsageError, "--batch-wait-ms"},
+      {"serve --max-queue 8 --max-batch 64", kUsageError,
+       "--max-queue: must be at least --max-batch"},
       {"show --out .", kUsageError,
        "--out .: is a directory; give a file name, e.g. --out show.png"},
       {"eval model.pt --plots figures --no-plots", kUsageError, "--plots excludes --no-plots"},

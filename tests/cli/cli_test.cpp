@@ -244,7 +244,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"show --count lots", "--count: must be a whole number from 1 to 400, not 'lots'"},
       {"train --label-smoothing x", "--label-smoothing: must be a number from 0 to 0.99, not 'x'"},
       {"trian",
-       "'trian' is not a subcommand (train, eval, predict, info, summary, show, data, "
+       "'trian' is not a subcommand (train, eval, predict, serve, info, summary, show, data, "
        "checkpoint, completion, manual); did you mean train? (see fmnist --help)"},
       {"data verfy", "did you mean verify? (see fmnist data --help)"},
       {"eval m.pt extra", "fmnist eval: unexpected argument 'extra'"},

@@ -1,6 +1,7 @@
 #include "fmnist/report/summary.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 
@@ -68,6 +69,35 @@ TEST(SummaryTest, InfoRepeatsTheTrainingCommandAndMetrics) {
   EXPECT_TRUE(contains(text, "  val   loss 0.3000  accuracy 90.00%")) << text;
   EXPECT_TRUE(contains(text, "  test  not measured")) << text;
   EXPECT_TRUE(contains(text, "Total params: 225,034")) << text;
+}
+
+TEST(SummaryTest, InfoJsonHoldsWhatInfoShows) {
+  Checkpoint checkpoint;
+  checkpoint.epoch = 4;
+  checkpoint.best_epoch = 3;
+  checkpoint.best_accuracy = 0.9;
+  checkpoint.settings.augment = true;
+  checkpoint.metrics.val = {0.3, 0.9};
+  checkpoint.fmnist_version = "0.5.0";
+  auto document = nlohmann::json::parse(format_checkpoint_json(checkpoint, "m.pt"));
+  EXPECT_EQ(document["path"], "m.pt");
+  EXPECT_EQ(document["arch"], "cnn");
+  EXPECT_EQ(document["classes"].size(), 10u);
+  EXPECT_EQ(document["classes"][8], "Bag");
+  EXPECT_EQ(document["epoch"], 4);
+  EXPECT_EQ(document["best_validation"]["epoch"], 3);
+  EXPECT_EQ(document["trained_by"], training_command(checkpoint));
+  EXPECT_EQ(document["settings"]["augment"], true);
+  EXPECT_EQ(document["settings"]["batch_size"], 128);
+  EXPECT_DOUBLE_EQ(document["metrics"]["val"]["accuracy"].get<double>(), 0.9);
+  EXPECT_TRUE(document["metrics"]["test"]["loss"].is_null());  // not measured: no NaN in JSON
+  EXPECT_EQ(document["versions"]["fmnist"], "0.5.0");
+  EXPECT_EQ(document["parameters"], 225034);
+  EXPECT_EQ(document["layers"][0]["layer"], "conv1 (Conv2d)");
+  EXPECT_EQ(document["layers"][0]["parameters"], 320);
+  checkpoint.best_epoch = 0;
+  EXPECT_TRUE(nlohmann::json::parse(format_checkpoint_json(checkpoint, "m.pt"))["best_validation"]
+                  .is_null());
 }
 
 }  // namespace

@@ -33,6 +33,11 @@ struct PredictOptions {
 std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
                                               std::int64_t top_k);
 
+// The `top_k` largest of each row of class probabilities [N, classes], best first: what
+// classify returns, for probabilities computed elsewhere (fmnist serve's batches).
+std::vector<std::vector<ClassScore>> top_classes(const torch::Tensor& probabilities,
+                                                 std::int64_t top_k);
+
 // Where --save-input writes the image the model saw for input number `index` (from 0):
 // "000001-bag.png" for "photos/bag.jpg", numbered so same-named files from different
 // directories stay apart.

@@ -19,12 +19,18 @@ std::string training_command(const Checkpoint& checkpoint);
 // setting), data, device, versions, epochs and metrics, then the model summary.
 std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& path);
 
+// The same as one JSON document (`fmnist info --json`, fmnist serve's GET /v1/model): path,
+// arch, classes, epoch, best_validation, trained_by, settings, metrics (null where not
+// measured), versions, parameters and layers.
+std::string format_checkpoint_json(Checkpoint& checkpoint, const std::string& path);
+
 struct SummaryOptions {
   std::string arch = kCnnArch;
 };
 
 struct InfoOptions {
   std::string model_path = "model.pt";
+  bool json = false;
 };
 
 // `fmnist summary` and `fmnist info`: write the report to `out`.

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "fmnist/model/checkpoint.hpp"
+#include "fmnist/model/inference.hpp"
+
+namespace fmnist {
+
+// A checkpoint loaded for serving: its metadata and its inference path, never changed once
+// built (a reload builds a new one).
+struct ServedModel {
+  ServedModel(Checkpoint checkpoint, std::string path, bool tta);
+
+  Checkpoint checkpoint;
+  std::string path;
+  std::string info_json;  // what `fmnist info --json` writes about it
+  std::unique_ptr<InferenceModel> inference;
+};
+
+// Thrown by BatchQueue::submit when the queue holds its limit of images.
+class QueueFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The class probabilities of one request's images, and the model that computed them (a
+// reload may swap the queue's model while a request waits).
+struct BatchResult {
+  torch::Tensor probabilities;  // float [images, classes], on the CPU
+  std::shared_ptr<const ServedModel> model;
+};
+
+struct BatchOptions {
+  std::int64_t max_batch = 64;              // images per forward pass
+  std::chrono::microseconds batch_wait{0};  // how long a worker waits for a fuller batch
+  std::int64_t max_queued = 1024;           // images waiting; more is QueueFull
+};
+
+// Classifies the images of concurrent requests together: one worker thread takes whatever is
+// queued (up to max_batch images) as soon as it is free, so that an idle queue adds no wait
+// and batches form by themselves under load.
+class BatchQueue {
+ public:
+  // `on_batch` (optional) sees the size of every forward pass, for metrics.
+  BatchQueue(std::shared_ptr<const ServedModel> model, BatchOptions options,
+             std::function<void(std::int64_t)> on_batch = {});
+  BatchQueue(const BatchQueue&) = delete;
+  BatchQueue& operator=(const BatchQueue&) = delete;
+  // Answers what is queued, then stops the worker.
+  ~BatchQueue();
+
+  // Queues float images [N, 1, 28, 28] in [0, 1]; QueueFull when that would pass max_queued.
+  std::future<BatchResult> submit(torch::Tensor images);
+
+  // Later batches use `model`; those already taken finish with the old one.
+  void set_model(std::shared_ptr<const ServedModel> model);
+  std::shared_ptr<const ServedModel> model() const;
+
+  std::int64_t queued_images() const;
+  std::int64_t capacity() const { return options_.max_queued; }
+
+ private:
+  struct Request {
+    torch::Tensor images;
+    std::promise<BatchResult> result;
+  };
+
+  void work();
+  std::deque<Request> take_batch(std::unique_lock<std::mutex>& lock);
+
+  const BatchOptions options_;
+  const std::function<void(std::int64_t)> on_batch_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Request> queue_;
+  std::int64_t queued_images_ = 0;
+  bool stopping_ = false;
+  std::shared_ptr<const ServedModel> model_;
+  std::thread worker_;
+};
+
+}  // namespace fmnist
