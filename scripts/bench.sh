@@ -94,7 +94,7 @@ snapshot_binary() {
 record() { printf '%s=%s\n' "$1" "$2" >>"$results"; }
 
 # record_output PREFIX FILE: the key=value lines a helper printed, keys prefixed.
-record_output() { sed -n "s/^\([a-z_]*\)=/$1\1=/p" "$2" >>"$results"; }
+record_output() { sed -n "s/^\([a-z0-9_]*\)=/$1\1=/p" "$2" >>"$results"; }
 
 # required VALUE WHAT: dies when parsing found nothing, naming what it looked for.
 required() {

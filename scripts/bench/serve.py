@@ -31,6 +31,7 @@ def main():
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, as fmnist serve's
 
         def log_message(self, *_):
             pass

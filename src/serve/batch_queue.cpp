@@ -1,13 +1,29 @@
 #include "fmnist/serve/batch_queue.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <utility>
 #include <vector>
 
 #include "fmnist/report/summary.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace fmnist {
+namespace {
+
+// LibTorch's (and oneDNN's) thread count for the calling thread only: with OpenMP it is the
+// thread's own setting, read by every parallel region it starts. Other builds keep theirs.
+void use_threads_here(int threads) {
+#ifdef _OPENMP
+  at::get_num_threads();  // LibTorch sets a new thread's count on first use: let it, then ours
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
+}  // namespace
 
 ServedModel::ServedModel(Checkpoint checkpoint_in, std::string path_in, bool tta)
     : checkpoint(std::move(checkpoint_in)),
@@ -18,33 +34,80 @@ ServedModel::ServedModel(Checkpoint checkpoint_in, std::string path_in, bool tta
 BatchQueue::BatchQueue(std::shared_ptr<const ServedModel> model, BatchOptions options,
                        std::function<void(std::int64_t)> on_batch)
     : options_(options), on_batch_(std::move(on_batch)), model_(std::move(model)) {
-  TORCH_CHECK(options_.max_batch > 0 && options_.max_queued > 0, "empty batch queue limits");
-  worker_ = std::thread([this] { work(); });
+  TORCH_CHECK(options_.max_batch > 0 && options_.max_queued > 0 && options_.threads > 0,
+              "empty batch queue limits");
 }
 
-BatchQueue::~BatchQueue() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+BatchResult BatchQueue::classify(torch::Tensor images) {
+  Request request{std::move(images), {}, nullptr, false};
+  std::unique_lock<std::mutex> lock(mutex_);
+  const std::int64_t count = request.images.size(0);
+  if (queued_images_ + count > options_.max_queued) {
+    throw QueueFull("the queue holds " + std::to_string(queued_images_) + " images");
   }
-  wake_.notify_all();
-  worker_.join();
-}
-
-std::future<BatchResult> BatchQueue::submit(torch::Tensor images) {
-  Request request{std::move(images), {}};
-  std::future<BatchResult> result = request.result.get_future();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::int64_t count = request.images.size(0);
-    if (queued_images_ + count > options_.max_queued) {
-      throw QueueFull("the queue holds " + std::to_string(queued_images_) + " images");
+  queued_images_ += count;
+  queue_.push_back(&request);
+  changed_.notify_all();  // a pass waiting for a fuller batch may now be full
+  while (!request.done) {
+    if (running_) {
+      changed_.wait(lock);
+      continue;
     }
-    queued_images_ += count;
-    queue_.push_back(std::move(request));
+    running_ = true;
+    std::deque<Request*> batch = take_batch(lock);
+    std::shared_ptr<const ServedModel> model = model_;
+    lock.unlock();
+    run_batch(batch, model);
+    lock.lock();
+    for (Request* done : batch) done->done = true;
+    running_ = false;
+    changed_.notify_all();
   }
-  wake_.notify_all();
-  return result;
+  if (request.error) std::rethrow_exception(request.error);
+  return std::move(request.result);
+}
+
+// The oldest requests up to max_batch images (a larger request alone), after waiting up to
+// batch_wait for that many. Called with the lock held and at least one request queued.
+std::deque<BatchQueue::Request*> BatchQueue::take_batch(std::unique_lock<std::mutex>& lock) {
+  if (options_.batch_wait.count() > 0) {
+    changed_.wait_for(lock, options_.batch_wait,
+                      [&] { return queued_images_ >= options_.max_batch; });
+  }
+  std::deque<Request*> batch;
+  std::int64_t images = 0;
+  while (!queue_.empty()) {
+    std::int64_t count = queue_.front()->images.size(0);
+    if (!batch.empty() && images + count > options_.max_batch) break;
+    images += count;
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  queued_images_ -= images;
+  return batch;
+}
+
+void BatchQueue::run_batch(const std::deque<Request*>& batch,
+                           const std::shared_ptr<const ServedModel>& model) {
+  try {
+    torch::InferenceMode inference;
+    std::vector<torch::Tensor> images;
+    for (const Request* request : batch) images.push_back(request->images);
+    torch::Tensor all = torch::cat(images);
+    use_threads_here(all.size(0) < kParallelBatch ? 1 : options_.threads);
+    torch::Device device = model->checkpoint.model->parameters().front().device();
+    torch::Tensor probabilities =
+        torch::softmax(model->inference->logits(all.to(device)), /*dim=*/1).cpu();
+    if (on_batch_) on_batch_(all.size(0));
+    std::int64_t row = 0;
+    for (Request* request : batch) {
+      std::int64_t count = request->images.size(0);
+      request->result = {probabilities.slice(/*dim=*/0, row, row + count), model};
+      row += count;
+    }
+  } catch (...) {
+    for (Request* request : batch) request->error = std::current_exception();
+  }
 }
 
 void BatchQueue::set_model(std::shared_ptr<const ServedModel> model) {
@@ -60,58 +123,6 @@ std::shared_ptr<const ServedModel> BatchQueue::model() const {
 std::int64_t BatchQueue::queued_images() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return queued_images_;
-}
-
-// Takes the oldest requests up to max_batch images (a larger request alone), after waiting up
-// to batch_wait for the batch to fill. Empty when stopping with nothing queued.
-std::deque<BatchQueue::Request> BatchQueue::take_batch(std::unique_lock<std::mutex>& lock) {
-  wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-  if (options_.batch_wait.count() > 0 && !stopping_) {
-    wake_.wait_for(lock, options_.batch_wait,
-                   [&] { return stopping_ || queued_images_ >= options_.max_batch; });
-  }
-  std::deque<Request> batch;
-  std::int64_t images = 0;
-  while (!queue_.empty()) {
-    std::int64_t count = queue_.front().images.size(0);
-    if (!batch.empty() && images + count > options_.max_batch) break;
-    images += count;
-    batch.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
-  queued_images_ -= images;
-  return batch;
-}
-
-void BatchQueue::work() {
-  for (;;) {
-    std::deque<Request> batch;
-    std::shared_ptr<const ServedModel> model;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      batch = take_batch(lock);
-      if (batch.empty()) return;  // stopping, and all answered
-      model = model_;
-    }
-    std::vector<torch::Tensor> images;
-    for (const Request& request : batch) images.push_back(request.images);
-    try {
-      torch::InferenceMode inference;
-      torch::Tensor all = torch::cat(images);
-      torch::Device device = model->checkpoint.model->parameters().front().device();
-      torch::Tensor probabilities =
-          torch::softmax(model->inference->logits(all.to(device)), /*dim=*/1).cpu();
-      if (on_batch_) on_batch_(all.size(0));
-      std::int64_t row = 0;
-      for (Request& request : batch) {
-        std::int64_t count = request.images.size(0);
-        request.result.set_value({probabilities.slice(/*dim=*/0, row, row + count), model});
-        row += count;
-      }
-    } catch (...) {
-      for (Request& request : batch) request.result.set_exception(std::current_exception());
-    }
-  }
 }
 
 }  // namespace fmnist

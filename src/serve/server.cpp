@@ -179,6 +179,7 @@ ServeApp::ServeApp(const ServeOptions& options)
       std::chrono::microseconds(static_cast<std::int64_t>(options_.batch_wait_ms * 1000));
   batch.max_queued =
       options_.max_queue != 0 ? options_.max_queue : kQueueBatches * options_.max_batch;
+  batch.threads = at::get_num_threads();
   queue_ = std::make_unique<BatchQueue>(
       std::move(model), batch, [this](std::int64_t images) { metrics_.record_batch(images); });
 
@@ -326,14 +327,13 @@ void ServeApp::predict(const httplib::Request& request, httplib::Response& respo
                                    "(--max-queue)",
                                    images.size(), queue_->capacity()));
   }
-  std::future<BatchResult> pending;
+  BatchResult result;
   try {
-    pending = queue_->submit(torch::stack(images));
+    result = queue_->classify(torch::stack(images));
   } catch (const QueueFull& full) {
     response.set_header("Retry-After", "1");
     return reply_error(response, 503, std::string("busy: ") + full.what());
   }
-  BatchResult result = pending.get();
   auto scores = top_classes(result.probabilities, top_k);
   std::ostringstream json;
   auto writer = make_prediction_writer(OutputFormat::kJson, json,

@@ -215,8 +215,8 @@ TEST_F(ServeTest, TokenGuardsEveryRouteButHealth) {
 
 TEST_F(ServeTest, ConcurrentClientsAreBatched) {
   ServeOptions batching = options();
-  batching.max_batch = 16;
-  batching.batch_wait_ms = 5;
+  batching.max_batch = 8;
+  batching.batch_wait_ms = 2;
   start(batching);
   const json expected = json::parse(client().Post("/v1/predict", png(4), "image/png")->body);
   const json& top = expected["predictions"][0]["top"][0];

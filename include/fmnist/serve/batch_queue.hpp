@@ -7,11 +7,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "fmnist/model/checkpoint.hpp"
 #include "fmnist/model/inference.hpp"
@@ -29,7 +27,7 @@ struct ServedModel {
   std::unique_ptr<InferenceModel> inference;
 };
 
-// Thrown by BatchQueue::submit when the queue holds its limit of images.
+// Thrown by BatchQueue::classify when the queue holds its limit of images.
 class QueueFull : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -44,13 +42,19 @@ struct BatchResult {
 
 struct BatchOptions {
   std::int64_t max_batch = 64;              // images per forward pass
-  std::chrono::microseconds batch_wait{0};  // how long a worker waits for a fuller batch
+  std::chrono::microseconds batch_wait{0};  // how long to wait for a fuller batch
   std::int64_t max_queued = 1024;           // images waiting; more is QueueFull
+  int threads = 1;                          // LibTorch threads for a batch of kParallelBatch
 };
 
-// Classifies the images of concurrent requests together: one worker thread takes whatever is
-// queued (up to max_batch images) as soon as it is free, so that an idle queue adds no wait
-// and batches form by themselves under load.
+// Batches of fewer images run on one thread: waking the other threads costs more than they
+// save (a 28x28 image is a few microseconds of work).
+inline constexpr std::int64_t kParallelBatch = 16;
+
+// Classifies the images of concurrent requests together. Whichever calling thread finds no
+// forward pass running runs the next one itself, on whatever is queued (up to max_batch
+// images, oldest first): an idle queue adds no wait and no thread hand-over, and under load
+// batches form by themselves while a pass runs.
 class BatchQueue {
  public:
   // `on_batch` (optional) sees the size of every forward pass, for metrics.
@@ -58,13 +62,12 @@ class BatchQueue {
              std::function<void(std::int64_t)> on_batch = {});
   BatchQueue(const BatchQueue&) = delete;
   BatchQueue& operator=(const BatchQueue&) = delete;
-  // Answers what is queued, then stops the worker.
-  ~BatchQueue();
 
-  // Queues float images [N, 1, 28, 28] in [0, 1]; QueueFull when that would pass max_queued.
-  std::future<BatchResult> submit(torch::Tensor images);
+  // The probabilities of float images [N, 1, 28, 28] in [0, 1], once a forward pass has
+  // computed them; QueueFull when they would pass max_queued.
+  BatchResult classify(torch::Tensor images);
 
-  // Later batches use `model`; those already taken finish with the old one.
+  // Later batches use `model`; those already running finish with the old one.
   void set_model(std::shared_ptr<const ServedModel> model);
   std::shared_ptr<const ServedModel> model() const;
 
@@ -74,21 +77,23 @@ class BatchQueue {
  private:
   struct Request {
     torch::Tensor images;
-    std::promise<BatchResult> result;
+    BatchResult result;
+    std::exception_ptr error;
+    bool done = false;
   };
 
-  void work();
-  std::deque<Request> take_batch(std::unique_lock<std::mutex>& lock);
+  std::deque<Request*> take_batch(std::unique_lock<std::mutex>& lock);
+  void run_batch(const std::deque<Request*>& batch,
+                 const std::shared_ptr<const ServedModel>& model);
 
   const BatchOptions options_;
   const std::function<void(std::int64_t)> on_batch_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Request> queue_;
+  std::condition_variable changed_;
+  std::deque<Request*> queue_;
   std::int64_t queued_images_ = 0;
-  bool stopping_ = false;
+  bool running_ = false;  // a thread is running a forward pass
   std::shared_ptr<const ServedModel> model_;
-  std::thread worker_;
 };
 
 }  // namespace fmnist
