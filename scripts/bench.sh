@@ -9,7 +9,8 @@
 #            BENCHMARKS.md alone because its numbers are not comparable.
 #   --peak   only measures the sgemm peak candidates and prints their table; BENCHMARKS.md alone.
 #   --serve  only fmnist serve against the Python server, on a model trained for 1 epoch; prints
-#            those rows, BENCHMARKS.md alone (a few minutes).
+#            those rows and writes them as the `## Serving` section of BENCHMARKS.md (a few
+#            minutes; with --quick, fewer requests and BENCHMARKS.md alone).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,7 +44,7 @@ parse_args() {
       --peak) peak_only=1 ;;
       --serve) serve_only=1 ;;
       -h | --help)
-        sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
       *) die "unknown argument '$arg' (try --help)" ;;
@@ -366,7 +367,12 @@ main() {
     "$fmnist" train --epochs 1 --data "$data_source" --out "$tmp/model.pt" --threads "$threads" \
       --device cpu >/dev/null 2>&1 || die "fmnist train failed"
     bench_serve
-    $python "$helpers/report.py" "$results" --serve
+    if [[ $quick == 1 ]]; then
+      $python "$helpers/report.py" "$results" --serve
+    else
+      $python "$helpers/report.py" "$results" --serve --write "$repo/BENCHMARKS.md"
+      log "wrote the ## Serving section of BENCHMARKS.md"
+    fi
     return
   fi
   bench_sgemm_peak

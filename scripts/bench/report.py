@@ -178,9 +178,10 @@ def section(r):
     return "\n".join(lines)
 
 
-def write_section(path, text):
+def write_section(path, text, heading="CPU"):
+    """Replaces the `## <heading>` section of the markdown file, or appends it."""
     old = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    match = re.search(r"^## CPU\b.*?(?=^## |\Z)", old, flags=re.M | re.S)
+    match = re.search(rf"^## {heading}\b.*?(?=^## |\Z)", old, flags=re.M | re.S)
     if match:
         new = old[:match.start()] + text + ("\n" if old[match.end():] else "") + old[match.end():]
     else:
@@ -203,8 +204,21 @@ def main():
         r = read_results(args.results)
         f = {k: float(v) for k, v in r.items() if k.endswith(NUMERIC_SUFFIXES)}
         header = ["Measurement", "fmnist", "Python", "Ratio", "Target", "Result"]
-        print("\n".join([machine(r) + ": fmnist serve against Python", "",
-                         *markdown([header] + serve_rows(f))]))
+        text = "\n".join([
+            "## Serving", "",
+            f"Measured {r['date']} by `scripts/bench.sh --serve`: `fmnist serve` (build/fmnist at "
+            f"`{r['fmnist_commit']}`, a model trained for 1 epoch) against scripts/bench/serve.py "
+            "(http.server's ThreadingHTTPServer + torch, the same checkpoint through "
+            "to_pytorch.load_fmnist, predict.py's preprocessing), both with "
+            f"{r['threads']} threads; scripts/bench/serve_load.cpp (C++, cpp-httplib, one "
+            "keep-alive connection per client, TCP_NODELAY) posts data/samples/bag.png: 1 client × "
+            f"{r['serve_requests']} requests, then 16 clients × {r['serve_many_requests']}, after "
+            f"50 warm-up requests each. Load average before: {r['loadavg']}.", "",
+            machine(r) + ": fmnist serve against Python", "",
+            *markdown([header] + serve_rows(f)), ""])
+        print(text)
+        if args.write:
+            write_section(args.write, text, heading="Serving")
         return
     text = section(read_results(args.results))
     print(text)

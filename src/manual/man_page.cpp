@@ -82,7 +82,7 @@ The image's bytes as the body (Content\-Type \fBimage/*\fR or
 \fBapplication/octet\-stream\fR), or files as \fBmultipart/form\-data\fR: the JSON document of
 \fBfmnist predict \-\-format json\fR. Concurrent requests are classified together, up to
 \fB\-\-max\-batch\fR images per forward pass. 400: not an image; 413: a body over
-\fB\-\-max\-body\-mb\fR; 415: another content type; 503 (with Retry\-After): the queue is full.
+\fB\-\-max\-body\-mb\fR; 411: a chunked body; 415: another content type; 503 (with Retry\-After): the queue is full.
 .TP
 .B GET /v1/model
 The checkpoint's metadata, as \fBfmnist info \-\-json\fR.

@@ -57,6 +57,32 @@ constexpr std::uint64_t kMaxSmallEntryBytes = 4 << 10;
 // NaN (a metric not measured) is JSON null.
 Json number(double value) { return std::isnan(value) ? Json() : Json(value); }
 
+// Every TrainSettings field, by the names the file uses.
+Json settings_of(const TrainSettings& s) {
+  return Json{{"epochs", s.epochs},
+              {"batch_size", s.batch_size},
+              {"learning_rate", s.learning_rate},
+              {"seed", s.seed},
+              {"data_dir", s.data_dir},
+              {"validation", s.validation},
+              {"val_split", s.val_split},
+              {"lr_schedule", s.lr_schedule},
+              {"warmup_epochs", s.warmup_epochs},
+              {"step_size", s.step_size},
+              {"step_gamma", s.step_gamma},
+              {"weight_decay", s.weight_decay},
+              {"patience", s.patience},
+              {"augment", s.augment},
+              {"device", s.device},
+              {"recipe", s.recipe},
+              {"optimizer", s.optimizer},
+              {"label_smoothing", s.label_smoothing},
+              {"erasing", s.erasing},
+              {"out", s.out},
+              {"checkpoint_dir", s.checkpoint_dir},
+              {"clean_epochs", s.clean_epochs}};
+}
+
 Json metadata_of(const Checkpoint& checkpoint) {
   const TrainSettings& s = checkpoint.settings;
   const Metrics& m = checkpoint.metrics;
@@ -69,29 +95,7 @@ Json metadata_of(const Checkpoint& checkpoint) {
                    {"class_names", checkpoint.class_names},
                    {"pixel_scale", checkpoint.pixel_scale},
                    {"epoch", checkpoint.epoch},
-                   {"settings",
-                    {{"epochs", s.epochs},
-                     {"batch_size", s.batch_size},
-                     {"learning_rate", s.learning_rate},
-                     {"seed", s.seed},
-                     {"data_dir", s.data_dir},
-                     {"validation", s.validation},
-                     {"val_split", s.val_split},
-                     {"lr_schedule", s.lr_schedule},
-                     {"warmup_epochs", s.warmup_epochs},
-                     {"step_size", s.step_size},
-                     {"step_gamma", s.step_gamma},
-                     {"weight_decay", s.weight_decay},
-                     {"patience", s.patience},
-                     {"augment", s.augment},
-                     {"device", s.device},
-                     {"recipe", s.recipe},
-                     {"optimizer", s.optimizer},
-                     {"label_smoothing", s.label_smoothing},
-                     {"erasing", s.erasing},
-                     {"out", s.out},
-                     {"checkpoint_dir", s.checkpoint_dir},
-                     {"clean_epochs", s.clean_epochs}}},
+                   {"settings", settings_of(s)},
                    {"metrics",
                     {{"train", split(m.train)},
                      {"val", split(m.val)},
@@ -587,6 +591,10 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::D
           : read_current_format(bytes, *entries, name);
   move_to(checkpoint, device);
   return checkpoint;
+}
+
+std::string train_settings_json(const TrainSettings& settings) {
+  return settings_of(settings).dump();
 }
 
 std::string tta_warning(const Checkpoint& checkpoint, const std::string& path) {

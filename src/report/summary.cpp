@@ -79,31 +79,6 @@ nlohmann::ordered_json split_json(const SplitMetrics& metrics) {
   return {{"loss", number_or_null(metrics.loss)}, {"accuracy", number_or_null(metrics.accuracy)}};
 }
 
-nlohmann::ordered_json settings_json(const TrainSettings& s) {
-  return {{"recipe", s.recipe},
-          {"epochs", s.epochs},
-          {"batch_size", s.batch_size},
-          {"optimizer", s.optimizer},
-          {"learning_rate", s.learning_rate},
-          {"seed", s.seed},
-          {"validation", s.validation},
-          {"val_split", s.val_split},
-          {"lr_schedule", s.lr_schedule},
-          {"warmup_epochs", s.warmup_epochs},
-          {"step_size", s.step_size},
-          {"step_gamma", s.step_gamma},
-          {"weight_decay", s.weight_decay},
-          {"label_smoothing", s.label_smoothing},
-          {"erasing", s.erasing},
-          {"patience", s.patience},
-          {"augment", s.augment},
-          {"clean_epochs", s.clean_epochs},
-          {"data_dir", s.data_dir},
-          {"out", s.out},
-          {"checkpoint_dir", s.checkpoint_dir},
-          {"device", s.device}};
-}
-
 }  // namespace
 
 std::string training_command(const Checkpoint& checkpoint) {
@@ -175,23 +150,24 @@ std::string format_checkpoint_json(Checkpoint& checkpoint, const std::string& pa
   if (checkpoint.best_epoch > 0) {
     best = {{"accuracy", checkpoint.best_accuracy}, {"epoch", checkpoint.best_epoch}};
   }
-  nlohmann::ordered_json document = {{"path", path},
-                                     {"arch", checkpoint.arch},
-                                     {"classes", checkpoint.class_names},
-                                     {"epoch", checkpoint.epoch},
-                                     {"best_validation", best},
-                                     {"trained_by", training_command(checkpoint)},
-                                     {"settings", settings_json(checkpoint.settings)},
-                                     {"metrics",
-                                      {{"train", split_json(checkpoint.metrics.train)},
-                                       {"val", split_json(checkpoint.metrics.val)},
-                                       {"test", split_json(checkpoint.metrics.test)}}},
-                                     {"versions",
-                                      {{"fmnist", checkpoint.fmnist_version},
-                                       {"libtorch", checkpoint.torch_version},
-                                       {"checkpoint_format", checkpoint.format_version}}},
-                                     {"parameters", count_parameters(*checkpoint.model)},
-                                     {"layers", layers}};
+  nlohmann::ordered_json document = {
+      {"path", path},
+      {"arch", checkpoint.arch},
+      {"classes", checkpoint.class_names},
+      {"epoch", checkpoint.epoch},
+      {"best_validation", best},
+      {"trained_by", training_command(checkpoint)},
+      {"settings", nlohmann::ordered_json::parse(train_settings_json(checkpoint.settings))},
+      {"metrics",
+       {{"train", split_json(checkpoint.metrics.train)},
+        {"val", split_json(checkpoint.metrics.val)},
+        {"test", split_json(checkpoint.metrics.test)}}},
+      {"versions",
+       {{"fmnist", checkpoint.fmnist_version},
+        {"libtorch", checkpoint.torch_version},
+        {"checkpoint_format", checkpoint.format_version}}},
+      {"parameters", count_parameters(*checkpoint.model)},
+      {"layers", layers}};
   return document.dump(/*indent=*/2) + "\n";
 }
 

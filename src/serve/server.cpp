@@ -82,6 +82,12 @@ bool equal_in_constant_time(const std::string& a, const std::string& b) {
   return difference == 0;
 }
 
+std::string lower_case(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
 // "image/png; charset=x" -> "image/png".
 std::string media_type(const httplib::Request& request) {
   std::string type = request.get_header_value("Content-Type");
@@ -89,9 +95,7 @@ std::string media_type(const httplib::Request& request) {
   type.erase(
       std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
       type.end());
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return type;
+  return lower_case(type);
 }
 
 std::int64_t parse_top_k(const httplib::Request& request) {
@@ -115,6 +119,15 @@ std::string unsupported_type_message(const std::string& type) {
       "application/octet-stream (curl: -H 'Content-Type: image/jpeg' --data-binary @FILE), "
       "or files as multipart/form-data (curl: -F file=@FILE)",
       type);
+}
+
+// A mistyped parameter (?topk=3) would otherwise be ignored without a word.
+void check_parameters(const httplib::Request& request) {
+  for (const auto& [name, value] : request.params) {
+    if (name != "top_k" && name != "name") {
+      throw UsageError("unknown parameter '" + name + "' (/v1/predict takes top_k and name)");
+    }
+  }
 }
 
 struct Upload {
@@ -199,6 +212,10 @@ ServeApp::ServeApp(const ServeOptions& options)
     }
     metrics_.record_request(route_label(request.path), response.status, 0);
   });
+  http_.set_pre_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        return before_reading_body(request, response);
+      });
   http_.set_payload_max_length(static_cast<std::size_t>(options_.max_body_mb * 1024 * 1024));
   http_.set_read_timeout(kServeTimeoutSeconds);
   http_.set_write_timeout(kServeTimeoutSeconds);
@@ -228,8 +245,9 @@ int ServeApp::bind() {
                  ? http_.bind_to_any_port(options_.host)
                  : (http_.bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port < 0) {
-    throw Error(fmt::format("cannot listen on {}:{}{}", options_.host, options_.port,
-                            errno ? std::string(": ") + std::strerror(errno) : ""));
+    throw Error(
+        fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port,
+                    errno ? std::strerror(errno) : "not an address of this machine (--host)"));
   }
   return port;
 }
@@ -254,10 +272,33 @@ std::string ServeApp::reload() {
   }
 }
 
+// Runs before httplib reads a body. A chunked body would be read whole whatever its size
+// (httplib 0.11 checks only Content-Length against the limit): it is refused unread. A POST
+// with neither (`curl -X POST`) has an empty body, which httplib would call malformed.
+httplib::Server::HandlerResponse ServeApp::before_reading_body(const httplib::Request& request,
+                                                               httplib::Response& response) {
+  if (request.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
+  if (lower_case(request.get_header_value("Transfer-Encoding")).find("chunked") !=
+      std::string::npos) {
+    response.set_header("Connection", "close");
+    reply_error(response, 411,
+                "send the body with a Content-Length (curl --data-binary does), not chunked");
+    metrics_.record_request(route_label(request.path), response.status, 0);
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (request.method != "POST") return httplib::Server::HandlerResponse::Unhandled;
+  handle(request, response);
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 bool ServeApp::authorized(const httplib::Request& request) const {
   if (options_.token.empty()) return true;
-  return equal_in_constant_time(request.get_header_value("Authorization"),
-                                "Bearer " + options_.token);
+  // "Bearer TOKEN"; the scheme's name is case-insensitive (RFC 9110).
+  const std::string header = request.get_header_value("Authorization");
+  const std::size_t space = header.find(' ');
+  const std::string scheme = lower_case(header.substr(0, space));
+  const std::string token = space == std::string::npos ? "" : header.substr(space + 1);
+  return scheme == "bearer" && equal_in_constant_time(token, options_.token);
 }
 
 void ServeApp::handle(const httplib::Request& request, httplib::Response& response) {
@@ -311,16 +352,25 @@ void ServeApp::predict(const httplib::Request& request, httplib::Response& respo
   int status = 400;
   std::vector<Prediction> predictions;
   std::vector<torch::Tensor> images;
+  std::vector<std::size_t> slots;  // predictions[slots[j]] is images[j]'s
   std::int64_t top_k = 1;
   try {
+    check_parameters(request);
     top_k = parse_top_k(request);
+    // As predict: an image that cannot be read gets its error, the others their classes.
     for (const Upload& upload : uploads_of(request, status)) {
-      images.push_back(preprocess_image(decode_image(*upload.bytes, upload.name), upload.name));
       predictions.push_back({upload.name, {}, {}});
+      try {
+        images.push_back(preprocess_image(decode_image(*upload.bytes, upload.name), upload.name));
+        slots.push_back(predictions.size() - 1);
+      } catch (const Error& error) {
+        predictions.back().error = error.what();
+      }
     }
   } catch (const Error& error) {
     return reply_error(response, status, error.what());
   }
+  if (images.empty()) return reply_error(response, 400, predictions.front().error);
   if (static_cast<std::int64_t>(images.size()) > queue_->capacity()) {
     return reply_error(response, 413,
                        fmt::format("{} images in one request; the queue holds at most {} "
@@ -338,10 +388,8 @@ void ServeApp::predict(const httplib::Request& request, httplib::Response& respo
   std::ostringstream json;
   auto writer = make_prediction_writer(OutputFormat::kJson, json,
                                        result.model->checkpoint.class_names, top_k);
-  for (std::size_t i = 0; i < predictions.size(); ++i) {
-    predictions[i].scores = scores[i];
-    writer->write(predictions[i]);
-  }
+  for (std::size_t j = 0; j < slots.size(); ++j) predictions[slots[j]].scores = scores[j];
+  for (const Prediction& prediction : predictions) writer->write(prediction);
   writer->finish();
   response.set_content(json.str(), "application/json");
 }
@@ -406,6 +454,10 @@ void run_serve(const ServeOptions& options) {
                  options.token.empty() ? ": anyone who reaches the port can use it (--token)" : "");
   }
   std::shared_ptr<const ServedModel> model = app.model();
+  if (std::string warning = tta_warning(model->checkpoint, options.model_path);
+      options.tta && !warning.empty()) {
+    spdlog::warn(warning);
+  }
   spdlog::info("serving {} (epoch {}) on http://{}:{} (batches up to {} images, device {})",
                options.model_path, model->checkpoint.epoch, options.host, port, options.max_batch,
                describe_device(model->checkpoint.model->parameters().front().device()));

@@ -105,6 +105,9 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
 // it, and every tensor's type, shape and extent after.
 Checkpoint load_checkpoint(const std::filesystem::path& path, torch::Device device);
 
+// The settings as the checkpoint file stores them: one JSON object, a key per field.
+std::string train_settings_json(const TrainSettings& settings);
+
 // What --tta (eval, predict) should warn about a checkpoint at `path`: a model trained without
 // --augment has never seen mirrored images, and averaging with them may lower its accuracy.
 // Empty when there is nothing to say.

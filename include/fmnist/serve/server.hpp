@@ -67,6 +67,8 @@ class ServeApp {
   void route(const httplib::Request& request, httplib::Response& response);
   void predict(const httplib::Request& request, httplib::Response& response);
   bool authorized(const httplib::Request& request) const;
+  httplib::Server::HandlerResponse before_reading_body(const httplib::Request& request,
+                                                       httplib::Response& response);
   std::shared_ptr<const ServedModel> load_model() const;
 
   const ServeOptions options_;
