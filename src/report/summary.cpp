@@ -168,7 +168,10 @@ std::string format_checkpoint_json(Checkpoint& checkpoint, const std::string& pa
         {"checkpoint_format", checkpoint.format_version}}},
       {"parameters", count_parameters(*checkpoint.model)},
       {"layers", layers}};
-  return document.dump(/*indent=*/2) + "\n";
+  // A path need not be UTF-8: invalid bytes become U+FFFD rather than an exception.
+  return document.dump(/*indent=*/2, /*indent_char=*/' ', /*ensure_ascii=*/false,
+                       nlohmann::ordered_json::error_handler_t::replace) +
+         "\n";
 }
 
 void run_summary(const SummaryOptions& options, std::ostream& out) {

@@ -49,7 +49,11 @@ std::string route_label(const std::string& path) {
 
 void reply_json(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
-  response.set_content(body.dump() + "\n", "application/json");
+  // Messages quote what clients sent, which need not be UTF-8: invalid bytes become U+FFFD.
+  response.set_content(body.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
+                                 nlohmann::json::error_handler_t::replace) +
+                           "\n",
+                       "application/json");
 }
 
 void reply_error(httplib::Response& response, int status, const std::string& message) {

@@ -211,6 +211,9 @@ TEST_F(ServeTest, BadRequestsGetAStatusAndAJsonError) {
   auto bad_k = c.Post("/v1/predict?top_k=11", png(0), "image/png");
   EXPECT_EQ(bad_k->status, 400);
   EXPECT_NE(error_of(bad_k).find("top_k"), std::string::npos);
+  auto not_utf8 = c.Post("/v1/predict", png(0), "text/\xf2\xf2");  // found by serve_fuzz
+  EXPECT_EQ(not_utf8->status, 415);
+  EXPECT_FALSE(error_of(not_utf8).empty());
   auto misspelt = c.Post("/v1/predict?topk=3", png(0), "image/png");
   EXPECT_EQ(misspelt->status, 400);
   EXPECT_NE(error_of(misspelt).find("'topk'"), std::string::npos);
