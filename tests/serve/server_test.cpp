@@ -61,6 +61,19 @@ class ServeTest : public ::testing::Test {
     app_.reset();
   }
 
+  // Serves the residual network, slow enough on 200 images that requests pile up, with room
+  // for 200 queued images; returns a form of 200 images.
+  httplib::MultipartFormDataItems start_slow_server() {
+    save_resnet_checkpoint(model_path());
+    ServeOptions slow = options();
+    slow.max_batch = 200;
+    slow.max_queue = 200;
+    start(slow);
+    httplib::MultipartFormDataItems items;
+    for (int i = 0; i < 200; ++i) items.push_back({"file", png(i % 10), "x.png", "image/png"});
+    return items;
+  }
+
   httplib::Client client() const {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(30);
@@ -308,13 +321,7 @@ TEST_F(ServeTest, ConcurrentClientsAreBatched) {
 }
 
 TEST_F(ServeTest, AFullQueueAnswers503WithRetryAfter) {
-  save_resnet_checkpoint(model_path());  // slow enough that requests pile up
-  ServeOptions tight = options();
-  tight.max_batch = 200;
-  tight.max_queue = 200;
-  start(tight);
-  httplib::MultipartFormDataItems items;
-  for (int i = 0; i < 200; ++i) items.push_back({"file", png(i % 10), "x.png", "image/png"});
+  const httplib::MultipartFormDataItems items = start_slow_server();
   std::vector<int> statuses(3);
   std::vector<std::string> retry(3);
   std::vector<std::thread> clients;
@@ -359,13 +366,7 @@ TEST_F(ServeTest, ReloadSwapsInAGoodCheckpointAndKeepsTheOldOneForABrokenFile) {
 }
 
 TEST_F(ServeTest, StopAnswersTheRequestsInFlight) {
-  save_resnet_checkpoint(model_path());
-  ServeOptions options_ = options();
-  options_.max_batch = 200;
-  options_.max_queue = 200;
-  start(options_);
-  httplib::MultipartFormDataItems items;
-  for (int i = 0; i < 200; ++i) items.push_back({"file", png(i % 10), "x.png", "image/png"});
+  const httplib::MultipartFormDataItems items = start_slow_server();
   int status = -1;
   std::thread request([&] {
     auto result = client().Post("/v1/predict", items);
