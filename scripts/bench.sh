@@ -88,6 +88,9 @@ ensure_build() {
 snapshot_binary() {
   fmnist=$tmp/fmnist
   cp "$built_fmnist" "$fmnist"
+  # fmnist's batched inference timed as onnx_eval.mjs times ONNX Runtime's (scripts/bench/inference.cpp)
+  cmake --build "$(dirname "$built_fmnist")" --target bench_inference >&2
+  cp "$(dirname "$built_fmnist")/bench_inference" "$tmp/bench_inference"
   record fmnist_commit "$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
 }
 
@@ -282,6 +285,10 @@ bench_onnx_runtime() {
     --threads "$threads" --batch 256 >"$tmp/ort.out" || die "onnx_eval.mjs failed"
   record_output "" "$tmp/ort.out"
   record ort_version "$version"
+  log "fmnist's inference, test set, batch 256, timed as onnx_eval.mjs times ONNX Runtime"
+  "$tmp/bench_inference" "$tmp/model.pt" "$data" --threads "$threads" --batch 256 \
+    >"$tmp/infer.out" || die "bench_inference failed"
+  record_output "" "$tmp/infer.out"
 }
 
 # The port a server wrote (fmnist serve in its log line, serve.py into a file), once it did.

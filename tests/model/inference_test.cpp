@@ -22,6 +22,21 @@ TEST(InferenceModelTest, EqualsForwardOnTheCpu) {
                               /*rtol=*/1e-4, /*atol=*/1e-5));
 }
 
+// A batch runs in slices, several per thread, which must come back whole and in order; 203
+// images on 3 threads make 9 slices, the last ones shorter.
+TEST(InferenceModelTest, SlicesOnSeveralThreadsEqualForward) {
+  torch::manual_seed(7);
+  Net model;
+  torch::Tensor inputs = torch::rand({203, 1, kImageSize, kImageSize});
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(3);
+  torch::Tensor logits = InferenceModel(model).logits(inputs);
+  torch::set_num_threads(threads);
+  ASSERT_EQ(logits.sizes(), (std::vector<std::int64_t>{203, kNumClasses}));
+  EXPECT_TRUE(torch::allclose(logits, reference_logits(model, inputs), /*rtol=*/1e-4,
+                              /*atol=*/1e-5));
+}
+
 TEST(InferenceModelTest, EqualsForwardWithChannelsLastWeights) {
   torch::manual_seed(6);
   Net model;

@@ -26,6 +26,7 @@ class InferenceModel {
  private:
   Net model_;
   torch::Tensor logits_of(const torch::Tensor& inputs);
+  torch::Tensor onednn_logits(const torch::Tensor& inputs);
 
   bool mirror_average_ = false;
   bool onednn_ = false;
