@@ -11,8 +11,6 @@
 namespace fmnist {
 namespace {
 
-constexpr std::int64_t kGrainSize = 1 << 14;
-
 using detail::laid_out_like;
 
 // The parameter's moments, created as LibTorch's Adam creates them on a parameter's first step.
@@ -53,16 +51,17 @@ void fused_update(torch::Tensor& parameter, torch::optim::AdamParamState& state,
   const float* g = grad.data_ptr<float>();
   float* m = state.exp_avg().data_ptr<float>();
   float* v = state.exp_avg_sq().data_ptr<float>();
-  at::parallel_for(0, parameter.numel(), kGrainSize, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      float pi = p[i] * shrink;
-      float gi = decay != 0 ? g[i] + decay * pi : g[i];
-      m[i] = m[i] * b1 + one_minus_b1 * gi;
-      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-      float denom = std::sqrt(v[i]) / sqrt_bias_correction2 + eps;
-      p[i] = pi + step_size * (m[i] / denom);
-    }
-  });
+  at::parallel_for(0, parameter.numel(), detail::kStepGrainSize,
+                   [&](std::int64_t begin, std::int64_t end) {
+                     for (std::int64_t i = begin; i < end; ++i) {
+                       float pi = p[i] * shrink;
+                       float gi = decay != 0 ? g[i] + decay * pi : g[i];
+                       m[i] = m[i] * b1 + one_minus_b1 * gi;
+                       v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
+                       float denom = std::sqrt(v[i]) / sqrt_bias_correction2 + eps;
+                       p[i] = pi + step_size * (m[i] / denom);
+                     }
+                   });
 }
 
 // LibTorch's own step, AdamW's shrink of the weights that get a step first (as PyTorch's AdamW).

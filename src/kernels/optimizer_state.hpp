@@ -2,11 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <type_traits>
 
 namespace fmnist::detail {
+
+// Elements per task of an optimizer step's parallel loop: a bias or a small layer's weights run
+// on one thread, where waking the others would cost more than the update.
+inline constexpr std::int64_t kStepGrainSize = 1 << 14;
 
 // An optimizer's state is keyed by the parameter's TensorImpl: its address printed as a string
 // in LibTorch 1.13, the address itself in LibTorch 2.

@@ -10,8 +10,6 @@
 namespace fmnist {
 namespace {
 
-constexpr std::int64_t kGrainSize = 1 << 14;
-
 // A zero buffer makes the first step's `buffer * momentum + gradient` the gradient itself,
 // which is what LibTorch's first step stores.
 torch::optim::SGDParamState& param_state(torch::optim::SGD& optimizer,
@@ -41,13 +39,14 @@ void fused_update(torch::Tensor& parameter, torch::optim::SGDParamState& state,
   float* p = parameter.data_ptr<float>();
   const float* g = grad.data_ptr<float>();
   float* buffer = state.momentum_buffer().data_ptr<float>();
-  at::parallel_for(0, parameter.numel(), kGrainSize, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      float gi = decay != 0 ? g[i] + decay * p[i] : g[i];
-      buffer[i] = buffer[i] * momentum + gi;
-      p[i] += minus_lr * (nesterov ? gi + momentum * buffer[i] : buffer[i]);
-    }
-  });
+  at::parallel_for(0, parameter.numel(), detail::kStepGrainSize,
+                   [&](std::int64_t begin, std::int64_t end) {
+                     for (std::int64_t i = begin; i < end; ++i) {
+                       float gi = decay != 0 ? g[i] + decay * p[i] : g[i];
+                       buffer[i] = buffer[i] * momentum + gi;
+                       p[i] += minus_lr * (nesterov ? gi + momentum * buffer[i] : buffer[i]);
+                     }
+                   });
 }
 
 }  // namespace

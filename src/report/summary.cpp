@@ -60,14 +60,14 @@ std::vector<LayerRow> trace_layers(Net& model) {
   return rows;
 }
 
-std::string percent(double fraction) {
+std::string percent_or_dash(double fraction) {
   return std::isnan(fraction) ? "-" : fmt::format("{:.2f}%", 100 * fraction);
 }
 
 std::string metrics_line(const char* split, const SplitMetrics& metrics) {
   if (std::isnan(metrics.loss)) return fmt::format("  {:<5} not measured\n", split);
   return fmt::format("  {:<5} loss {:.4f}  accuracy {}\n", split, metrics.loss,
-                     percent(metrics.accuracy));
+                     percent_or_dash(metrics.accuracy));
 }
 
 // A number, or null where it was not measured (JSON has no NaN).
@@ -119,7 +119,7 @@ std::string format_checkpoint_info(Checkpoint& checkpoint, const std::string& pa
                                  checkpoint.epoch, checkpoint.epoch == 1 ? "" : "s");
   if (checkpoint.best_epoch > 0) {
     text += fmt::format("; best validation accuracy {} at epoch {}",
-                        percent(checkpoint.best_accuracy), checkpoint.best_epoch);
+                        percent_or_dash(checkpoint.best_accuracy), checkpoint.best_epoch);
   }
   text += ")\n";
   text += "trained by: " + training_command(checkpoint) + "\n";

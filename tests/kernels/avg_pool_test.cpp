@@ -5,11 +5,11 @@
 namespace fmnist {
 namespace {
 
-struct Result {
+struct AvgPoolResult {
   torch::Tensor out, grad_in;
 };
 
-Result run(const torch::Tensor& input, const torch::Tensor& grad_out, bool own) {
+AvgPoolResult run_avg_pool(const torch::Tensor& input, const torch::Tensor& grad_out, bool own) {
   torch::Tensor x = input.detach().clone(torch::MemoryFormat::ChannelsLast).requires_grad_();
   torch::Tensor out = own ? avg_pool2x2_ceil(x)
                           : torch::avg_pool2d(x, /*kernel_size=*/2, /*stride=*/2,
@@ -25,8 +25,8 @@ void expect_equal_to_libtorch(std::vector<std::int64_t> shape) {
   shape[2] = (shape[2] + 1) / 2;
   shape[3] = (shape[3] + 1) / 2;
   torch::Tensor grad_out = torch::randn(shape);
-  Result own = run(input, grad_out, /*own=*/true);
-  Result reference = run(input, grad_out, /*own=*/false);
+  AvgPoolResult own = run_avg_pool(input, grad_out, /*own=*/true);
+  AvgPoolResult reference = run_avg_pool(input, grad_out, /*own=*/false);
   EXPECT_EQ(own.out.sizes(), reference.out.sizes());
   EXPECT_TRUE(torch::equal(own.out, reference.out));
   EXPECT_TRUE(torch::equal(own.grad_in, reference.grad_in));

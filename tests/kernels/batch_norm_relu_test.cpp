@@ -6,7 +6,7 @@
 namespace fmnist {
 namespace {
 
-struct Result {
+struct BatchNormReluResult {
   torch::Tensor out, grad_x, grad_weight, grad_bias, running_mean, running_var;
   std::int64_t batches = 0;
 };
@@ -23,8 +23,8 @@ torch::nn::BatchNorm2d make_batch_norm(std::int64_t channels, std::uint64_t seed
   return bn;
 }
 
-Result result_of(const torch::Tensor& out, const torch::Tensor& x,
-                 const torch::nn::BatchNorm2d& bn) {
+BatchNormReluResult result_of(const torch::Tensor& out, const torch::Tensor& x,
+                              const torch::nn::BatchNorm2d& bn) {
   return {out.detach(),
           x.grad(),
           bn->weight.grad(),
@@ -39,7 +39,8 @@ torch::Tensor channels_last_leaf(const torch::Tensor& input) {
 }
 
 // One forward and backward, fused or LibTorch's batch_norm + relu.
-Result run(const torch::Tensor& input, const torch::Tensor& grad_out, bool fused) {
+BatchNormReluResult run_batch_norm_relu(const torch::Tensor& input, const torch::Tensor& grad_out,
+                                        bool fused) {
   torch::nn::BatchNorm2d bn = make_batch_norm(input.size(1), /*seed=*/3);
   torch::Tensor x = channels_last_leaf(input);
   torch::Tensor out = fused ? batch_norm_relu(x, *bn) : bn->forward(x).relu();
@@ -48,8 +49,10 @@ Result run(const torch::Tensor& input, const torch::Tensor& grad_out, bool fused
 }
 
 // The same for relu(bn_a(a) + bn_b(b)): one result per input.
-std::pair<Result, Result> run_add(const torch::Tensor& a_input, const torch::Tensor& b_input,
-                                  const torch::Tensor& grad_out, bool fused) {
+std::pair<BatchNormReluResult, BatchNormReluResult> run_add(const torch::Tensor& a_input,
+                                                            const torch::Tensor& b_input,
+                                                            const torch::Tensor& grad_out,
+                                                            bool fused) {
   torch::nn::BatchNorm2d bn_a = make_batch_norm(a_input.size(1), /*seed=*/3);
   torch::nn::BatchNorm2d bn_b = make_batch_norm(b_input.size(1), /*seed=*/4);
   torch::Tensor a = channels_last_leaf(a_input), b = channels_last_leaf(b_input);
@@ -64,7 +67,7 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, const char* wh
       << what << ": largest difference " << (a - b).abs().max().item<float>();
 }
 
-void expect_same(const Result& fused, const Result& reference) {
+void expect_same(const BatchNormReluResult& fused, const BatchNormReluResult& reference) {
   expect_close(fused.out, reference.out, "output");
   expect_close(fused.grad_x, reference.grad_x, "input gradient");
   expect_close(fused.grad_weight, reference.grad_weight, "scale gradient");
@@ -76,7 +79,8 @@ void expect_same(const Result& fused, const Result& reference) {
 
 void expect_same_as_libtorch(const torch::Tensor& input) {
   torch::Tensor grad_out = torch::randn(input.sizes());
-  expect_same(run(input, grad_out, /*fused=*/true), run(input, grad_out, /*fused=*/false));
+  expect_same(run_batch_norm_relu(input, grad_out, /*fused=*/true),
+              run_batch_norm_relu(input, grad_out, /*fused=*/false));
 }
 
 void expect_add_same_as_libtorch(const torch::Tensor& a, const torch::Tensor& b) {
@@ -149,9 +153,9 @@ TEST(BatchNormReluTest, ResultDoesNotDependOnThreadCount) {
   torch::Tensor grad_out = torch::randn(input.sizes());
   int threads = at::get_num_threads();
   at::set_num_threads(1);
-  Result one = run(input, grad_out, /*fused=*/true);
+  BatchNormReluResult one = run_batch_norm_relu(input, grad_out, /*fused=*/true);
   at::set_num_threads(2);
-  Result two = run(input, grad_out, /*fused=*/true);
+  BatchNormReluResult two = run_batch_norm_relu(input, grad_out, /*fused=*/true);
   at::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(one.out, two.out));
   EXPECT_TRUE(torch::equal(one.grad_x, two.grad_x));

@@ -5,7 +5,7 @@
 namespace fmnist {
 namespace {
 
-struct Result {
+struct ConvPoolReluResult {
   torch::Tensor out;
   torch::Tensor weight_grad;
   torch::Tensor bias_grad;
@@ -19,8 +19,8 @@ torch::nn::Conv2d make_conv(std::int64_t in_channels, std::int64_t out_channels,
       torch::nn::Conv2dOptions(in_channels, out_channels, /*kernel_size=*/3).padding(padding));
 }
 
-Result run(torch::nn::Conv2d& conv, const torch::Tensor& x, const torch::Tensor& grad_out,
-           bool fused) {
+ConvPoolReluResult run_conv_pool_relu(torch::nn::Conv2d& conv, const torch::Tensor& x,
+                                      const torch::Tensor& grad_out, bool fused) {
   conv->zero_grad();
   torch::Tensor out = fused ? conv_max_pool2x2_relu(x, *conv)
                             : torch::max_pool2d(conv->forward(x), /*kernel_size=*/2).relu();
@@ -38,8 +38,8 @@ void expect_close(const torch::Tensor& fused, const torch::Tensor& reference) {
 void expect_same_as_libtorch(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   torch::Tensor reference_out = torch::max_pool2d(conv->forward(x), 2).detach();
   torch::Tensor grad_out = torch::randn(reference_out.sizes());
-  Result fused = run(conv, x, grad_out, /*fused=*/true);
-  Result reference = run(conv, x, grad_out, /*fused=*/false);
+  ConvPoolReluResult fused = run_conv_pool_relu(conv, x, grad_out, /*fused=*/true);
+  ConvPoolReluResult reference = run_conv_pool_relu(conv, x, grad_out, /*fused=*/false);
   expect_close(fused.out, reference.out);
   expect_close(fused.weight_grad, reference.weight_grad);
   expect_close(fused.bias_grad, reference.bias_grad);
@@ -82,7 +82,7 @@ TEST(ConvPoolReluTest, WeightGradientHasTheWeightsLayout) {
     nhwc->weight.set_data(torch::empty_strided({6, 1, 3, 3}, {9, 1, 3, 1}).copy_(nhwc->weight));
   }
   torch::Tensor grad_out = torch::randn({3, 6, 4, 4});
-  torch::Tensor nchw_grad = run(nchw, x, grad_out, /*fused=*/true).weight_grad;
+  torch::Tensor nchw_grad = run_conv_pool_relu(nchw, x, grad_out, /*fused=*/true).weight_grad;
   conv_max_pool2x2_relu(x, *nhwc).backward(grad_out);
   torch::Tensor nhwc_grad = nhwc->weight.grad();
   EXPECT_EQ(nhwc_grad.strides(), nhwc->weight.strides());
@@ -97,9 +97,9 @@ TEST(ConvPoolReluTest, GradientDoesNotDependOnTheThreadCount) {
   torch::Tensor grad_out = torch::randn({40, 32, 13, 13});
   const int threads = torch::get_num_threads();
   torch::set_num_threads(1);
-  Result one = run(conv, x, grad_out, /*fused=*/true);
+  ConvPoolReluResult one = run_conv_pool_relu(conv, x, grad_out, /*fused=*/true);
   torch::set_num_threads(2);
-  Result two = run(conv, x, grad_out, /*fused=*/true);
+  ConvPoolReluResult two = run_conv_pool_relu(conv, x, grad_out, /*fused=*/true);
   torch::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(one.weight_grad, two.weight_grad));
   EXPECT_TRUE(torch::equal(one.bias_grad, two.bias_grad));
@@ -111,8 +111,10 @@ TEST(ConvPoolReluTest, OtherConvolutionsTakeLibTorchsPath) {
   torch::nn::Conv2d conv = make_conv(1, 4);
   torch::Tensor x = torch::rand({2, 1, 8, 8});
   torch::Tensor grad_out = torch::randn({2, 4, 3, 3});
-  Result fused = run(conv, x.clone().requires_grad_(), grad_out, /*fused=*/true);
-  Result reference = run(conv, x.clone().requires_grad_(), grad_out, /*fused=*/false);
+  ConvPoolReluResult fused =
+      run_conv_pool_relu(conv, x.clone().requires_grad_(), grad_out, /*fused=*/true);
+  ConvPoolReluResult reference =
+      run_conv_pool_relu(conv, x.clone().requires_grad_(), grad_out, /*fused=*/false);
   ASSERT_TRUE(fused.input_grad.defined());
   EXPECT_TRUE(torch::equal(fused.input_grad, reference.input_grad));
 

@@ -7,12 +7,13 @@
 namespace fmnist {
 namespace {
 
-struct Result {
+struct PoolReluResult {
   torch::Tensor out;
   torch::Tensor grad;
 };
 
-Result run(const torch::Tensor& input, const torch::Tensor& grad_out, bool fused) {
+PoolReluResult run_pool_relu(const torch::Tensor& input, const torch::Tensor& grad_out,
+                             bool fused) {
   torch::Tensor x = input.detach().clone(torch::MemoryFormat::ChannelsLast).requires_grad_();
   torch::Tensor out = fused ? max_pool2x2_relu(x) : torch::max_pool2d(x, 2).relu();
   out.backward(grad_out);
@@ -22,8 +23,8 @@ Result run(const torch::Tensor& input, const torch::Tensor& grad_out, bool fused
 void expect_same_as_libtorch(const torch::Tensor& input) {
   torch::Tensor grad_out =
       torch::randn({input.size(0), input.size(1), input.size(2) / 2, input.size(3) / 2});
-  Result fused = run(input, grad_out, /*fused=*/true);
-  Result reference = run(input, grad_out, /*fused=*/false);
+  PoolReluResult fused = run_pool_relu(input, grad_out, /*fused=*/true);
+  PoolReluResult reference = run_pool_relu(input, grad_out, /*fused=*/false);
   EXPECT_TRUE(torch::equal(fused.out, reference.out));
   EXPECT_TRUE(torch::equal(fused.grad, reference.grad));
 }

@@ -2,32 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include "manual/sample_spec.hpp"
+
 namespace fmnist {
 namespace {
 
-ArgumentSpec argument(std::vector<std::string> names, std::string value_name,
-                      std::string description, std::vector<std::string> choices, ValueKind kind,
-                      bool positional) {
-  ArgumentSpec spec;
-  spec.names = std::move(names);
-  spec.value_name = std::move(value_name);
-  spec.description = std::move(description);
-  spec.choices = std::move(choices);
-  spec.kind = kind;
-  spec.positional = positional;
-  spec.required = positional;
-  spec.repeats = positional;
-  return spec;
-}
-
-CommandSpec sample_app() {
+CommandSpec completion_sample() {
   ArgumentSpec quiet =
-      argument({"-q", "--quiet"}, "", "Log only warnings", {}, ValueKind::kNone, false);
-  ArgumentSpec arch =
-      argument({"--arch"}, "TEXT", "Network [cnn]", {"cnn", "resnet"}, ValueKind::kChoice, false);
+      sample_argument({"-q", "--quiet"}, "", "Log only warnings", {}, ValueKind::kNone, false);
+  ArgumentSpec arch = sample_argument({"--arch"}, "TEXT", "Network [cnn]", {"cnn", "resnet"},
+                                      ValueKind::kChoice, false);
   ArgumentSpec model =
-      argument({"--model"}, "TEXT", "Checkpoint's file", {}, ValueKind::kCheckpoint, false);
-  ArgumentSpec images = argument({"images"}, "TEXT", "Images", {}, ValueKind::kImage, true);
+      sample_argument({"--model"}, "TEXT", "Checkpoint's file", {}, ValueKind::kCheckpoint, false);
+  ArgumentSpec images = sample_argument({"images"}, "TEXT", "Images", {}, ValueKind::kImage, true);
   CommandSpec verify{"verify", "Check the data files", {}, {}};
   CommandSpec data{"data", "Work with the data set", {}, {verify}};
   CommandSpec train{"train", "Train: it's quick", {arch}, {}};
@@ -36,7 +23,7 @@ CommandSpec sample_app() {
 }
 
 TEST(CompletionTest, BashKnowsCommandsOptionsChoicesAndFiles) {
-  std::string script = bash_completion(sample_app());
+  std::string script = bash_completion(completion_sample());
   EXPECT_NE(script.find("complete -F _fmnist fmnist"), std::string::npos);
   EXPECT_NE(script.find("'data verify') command="), std::string::npos) << script;
   EXPECT_NE(script.find("--arch) COMPREPLY=($(compgen -W 'cnn resnet'"), std::string::npos);
@@ -47,7 +34,7 @@ TEST(CompletionTest, BashKnowsCommandsOptionsChoicesAndFiles) {
 }
 
 TEST(CompletionTest, ZshEscapesDescriptionsAndNestsCommands) {
-  std::string script = zsh_completion(sample_app());
+  std::string script = zsh_completion(completion_sample());
   EXPECT_EQ(script.rfind("#compdef fmnist\n", 0), 0u);
   EXPECT_NE(script.find("_fmnist_data_verify() {"), std::string::npos) << script;
   EXPECT_NE(script.find("verify) _fmnist_data_verify ;;"), std::string::npos);

@@ -2,31 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include "manual/sample_spec.hpp"
+
 namespace fmnist {
 namespace {
 
-ArgumentSpec argument(std::vector<std::string> names, std::string value_name,
-                      std::string description, std::vector<std::string> choices, ValueKind kind,
-                      bool positional) {
-  ArgumentSpec spec;
-  spec.names = std::move(names);
-  spec.value_name = std::move(value_name);
-  spec.description = std::move(description);
-  spec.choices = std::move(choices);
-  spec.kind = kind;
-  spec.positional = positional;
-  spec.required = positional;
-  spec.repeats = positional;
-  return spec;
-}
-
-CommandSpec sample_app() {
+CommandSpec man_page_sample() {
   ArgumentSpec quiet =
-      argument({"-q", "--quiet"}, "", "Log only warnings", {}, ValueKind::kNone, false);
+      sample_argument({"-q", "--quiet"}, "", "Log only warnings", {}, ValueKind::kNone, false);
   ArgumentSpec epochs =
-      argument({"--epochs"}, "INT", "Epochs to train", {}, ValueKind::kWord, false);
+      sample_argument({"--epochs"}, "INT", "Epochs to train", {}, ValueKind::kWord, false);
   ArgumentSpec images =
-      argument({"images"}, "TEXT", ".png files or - for stdin", {}, ValueKind::kImage, true);
+      sample_argument({"images"}, "TEXT", ".png files or - for stdin", {}, ValueKind::kImage, true);
   CommandSpec verify{"verify", "Check the data files", {}, {}};
   CommandSpec data{"data", "Work with the data set", {}, {verify}};
   CommandSpec train{"train", "Train the classifier", {epochs}, {}};
@@ -35,7 +22,7 @@ CommandSpec sample_app() {
 }
 
 TEST(ManPageTest, ListsEveryCommandAndOptionInRoff) {
-  std::string page = man_page(sample_app(), "fmnist 0.5.0");
+  std::string page = man_page(man_page_sample(), "fmnist 0.5.0");
   EXPECT_EQ(page.find(".TH FMNIST 1"), page.find('\n') + 1) << page;
   EXPECT_NE(page.find("fmnist 0.5.0"), std::string::npos);
   EXPECT_NE(page.find(".SS \"\\fBfmnist train\\fR [\\fIOPTIONS\\fR]\""), std::string::npos) << page;
