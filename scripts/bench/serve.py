@@ -10,6 +10,7 @@ import io
 import json
 import os
 import sys
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import torch
@@ -55,7 +56,12 @@ def main():
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # The default listen backlog of 5 drops the handshakes of a burst of 16 clients, which
+        # retry a second later; fmnist serve listens with SOMAXCONN, and so does this baseline.
+        request_queue_size = socket.SOMAXCONN
+
+    server = Server(("127.0.0.1", 0), Handler)
     with open(args.portfile, "w") as portfile:
         portfile.write(str(server.server_address[1]))
     server.serve_forever()

@@ -228,9 +228,10 @@ ServeApp::ServeApp(const ServeOptions& options)
   http_.set_tcp_nodelay(true);
   // httplib's default adds SO_REUSEPORT, with which a second server binds a port in use and
   // takes half its connections; SO_REUSEADDR alone only allows a restart over old TIME_WAITs.
-  http_.set_socket_options([](socket_t socket) {
+  http_.set_socket_options([this](socket_t socket) {
     int yes = 1;
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening_socket_ = socket;  // the last one offered is the one bound
   });
   const auto connections = static_cast<std::size_t>(options_.max_connections);
   http_.new_task_queue = [connections] { return new ConnectionPool(connections); };
@@ -253,6 +254,10 @@ int ServeApp::bind() {
         fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port,
                     errno ? std::strerror(errno) : "not an address of this machine (--host)"));
   }
+  // httplib listens with a backlog of 5: a burst of 16 clients connecting at once overflowed it,
+  // and the handshakes the kernel dropped were retried a second later (p99 1 s in
+  // scripts/bench.sh --serve --quick). Listening again on a bound socket only resizes its queue.
+  ::listen(listening_socket_, SOMAXCONN);
   return port;
 }
 

@@ -78,6 +78,7 @@ class ServeApp {
   std::mutex reload_mutex_;
   std::atomic<int> in_flight_{0};
   httplib::Server http_;
+  socket_t listening_socket_ = INVALID_SOCKET;
 };
 
 // `fmnist serve`: serves until SIGINT or SIGTERM (then exits 0 once the requests in flight
