@@ -101,6 +101,18 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
       what.compare(what.size() - 8, 8, " missing") == 0) {
     return flag + ": needs a value" + where;
   }
+  // "--model: At Most 1 required but received 2": a positional argument that is also a flag
+  // (`serve a.pt --model b.pt`), or a flag given twice.
+  if (const std::string extra = "At Most 1 required but received ";
+      dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr &&
+      what.find(extra) != std::string::npos) {
+    const CLI::Option* option = command->get_option_no_throw(flag);
+    return flag + ": takes one value, given " + what.substr(what.find(extra) + extra.size()) +
+           (option != nullptr && option->get_positional()
+                ? "; an argument in its place counts as one"
+                : "") +
+           where;
+  }
   return what + where;
 }
 

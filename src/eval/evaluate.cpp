@@ -69,10 +69,7 @@ void run_eval(const EvalOptions& options, std::ostream& out) {
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   check_plot_paths();
-  if (std::string warning = tta_warning(checkpoint, options.model_path);
-      options.tta && !warning.empty()) {
-    spdlog::warn(warning);
-  }
+  warn_if_tta_unsuited(checkpoint, options.model_path, options.tta);
   std::filesystem::path data_dir = resolve_data_dir(options.data_dir);
   Dataset data = load_dataset(data_dir, split).to(device);
   spdlog::info("evaluating {} (epoch {}) on {} split of {}, device {}{}", options.model_path,

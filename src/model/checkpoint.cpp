@@ -604,6 +604,12 @@ std::string tta_warning(const Checkpoint& checkpoint, const std::string& path) {
          "them may lower its accuracy";
 }
 
+void warn_if_tta_unsuited(const Checkpoint& checkpoint, const std::string& path, bool tta) {
+  if (std::string warning = tta_warning(checkpoint, path); tta && !warning.empty()) {
+    spdlog::warn(warning);
+  }
+}
+
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
   if (is_missing(path)) {

@@ -132,10 +132,7 @@ void run_predict(const PredictOptions& options, std::istream& in, std::ostream& 
   configure_runtime(options.threads);
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
-  if (std::string warning = tta_warning(checkpoint, options.model_path);
-      options.tta && !warning.empty()) {
-    spdlog::warn(warning);
-  }
+  warn_if_tta_unsuited(checkpoint, options.model_path, options.tta);
   InputList inputs = collect_inputs(options.inputs, in);
   auto writer = make_prediction_writer(format, out, checkpoint.class_names, options.top_k);
   ChunkPredictor predictor(options, checkpoint.model, device, *writer);

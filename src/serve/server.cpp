@@ -463,10 +463,7 @@ void run_serve(const ServeOptions& options) {
                  options.token.empty() ? ": anyone who reaches the port can use it (--token)" : "");
   }
   std::shared_ptr<const ServedModel> model = app.model();
-  if (std::string warning = tta_warning(model->checkpoint, options.model_path);
-      options.tta && !warning.empty()) {
-    spdlog::warn(warning);
-  }
+  warn_if_tta_unsuited(model->checkpoint, options.model_path, options.tta);
   spdlog::info("serving {} (epoch {}) on http://{}:{} (batches up to {} images, device {})",
                options.model_path, model->checkpoint.epoch, options.host, port, options.max_batch,
                describe_device(model->checkpoint.model->parameters().front().device()));

@@ -112,6 +112,8 @@ std::string train_settings_json(const TrainSettings& settings);
 // --augment has never seen mirrored images, and averaging with them may lower its accuracy.
 // Empty when there is nothing to say.
 std::string tta_warning(const Checkpoint& checkpoint, const std::string& path);
+// Logs tta_warning() when `tta` is asked for and there is one (eval, predict and serve).
+void warn_if_tta_unsuited(const Checkpoint& checkpoint, const std::string& path, bool tta);
 
 // load_checkpoint of a file's bytes; `name` is the file's name for messages.
 Checkpoint parse_checkpoint(std::string bytes, const std::string& name, torch::Device device);
