@@ -88,9 +88,6 @@ ensure_build() {
 snapshot_binary() {
   fmnist=$tmp/fmnist
   cp "$built_fmnist" "$fmnist"
-  # fmnist's batched inference timed as onnx_eval.mjs times ONNX Runtime's (scripts/bench/inference.cpp)
-  cmake --build "$(dirname "$built_fmnist")" --target bench_inference >&2
-  cp "$(dirname "$built_fmnist")/bench_inference" "$tmp/bench_inference"
   record fmnist_commit "$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
 }
 
@@ -269,6 +266,19 @@ bench_startup() {
   record startup_runs "$runs"
 }
 
+# fmnist's batched inference timed as onnx_eval.mjs times ONNX Runtime's (scripts/bench/inference.cpp,
+# a target outside the default build). It must run the code of the binary measured elsewhere:
+# built beside it, and only while build/ is up to date with the sources.
+build_bench_inference() {
+  local build_dir
+  build_dir=$(dirname "$built_fmnist")
+  if ninja -C "$build_dir" -n fmnist | grep -qE 'Building|Linking'; then
+    die "build/fmnist is older than the sources: rebuild it (scripts/build.sh), so that bench_inference runs the same code"
+  fi
+  ninja -C "$build_dir" bench_inference >&2
+  cp "$build_dir/bench_inference" "$tmp/bench_inference"
+}
+
 # ONNX Runtime, the engine a deployment would pick, on the model fmnist trained above (exported by
 # to_pytorch.py): its CPU binding from npm's onnxruntime-node, installed once outside the tree.
 bench_onnx_runtime() {
@@ -286,6 +296,7 @@ bench_onnx_runtime() {
   record_output "" "$tmp/ort.out"
   record ort_version "$version"
   log "fmnist's inference, test set, batch 256, timed as onnx_eval.mjs times ONNX Runtime"
+  build_bench_inference
   "$tmp/bench_inference" "$tmp/model.pt" "$data" --threads "$threads" --batch 256 \
     >"$tmp/infer.out" || die "bench_inference failed"
   record_output "" "$tmp/infer.out"

@@ -109,7 +109,7 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& error) {
     const CLI::Option* option = command->get_option_no_throw(flag);
     return flag + ": takes one value, given " + what.substr(what.find(extra) + extra.size()) +
            (option != nullptr && option->get_positional()
-                ? "; an argument in its place counts as one"
+                ? "; a bare argument in its place is " + flag + " too"
                 : "") +
            where;
   }

@@ -7,9 +7,11 @@
 // Prints fm_infer_first_pass_img_s, fm_infer_img_s and fm_infer_test_acc on stdout.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "fmnist/base/runtime.hpp"
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     fmnist::Dataset data = fmnist::load_dataset(argv[2], fmnist::Split::kTest);
     fmnist::InferenceModel model(checkpoint.model);
     const std::int64_t batch = option(argc, argv, "--batch", 256);
+    if (batch < 1) throw std::invalid_argument("--batch: must be 1 or more");
     torch::Tensor inputs = fmnist::to_model_input(data.images);
     Pass first = timed_pass(model, inputs, data.labels, batch);
     Pass steady = timed_pass(model, inputs, data.labels, batch);

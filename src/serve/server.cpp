@@ -177,7 +177,7 @@ void check_model(const ServedModel& model) {
   }
 }
 
-bool is_loopback(const std::string& host) {
+bool is_loopback_host(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1";
 }
 
@@ -257,7 +257,10 @@ int ServeApp::bind() {
   // httplib listens with a backlog of 5: a burst of 16 clients connecting at once overflowed it,
   // and the handshakes the kernel dropped were retried a second later (p99 1 s in
   // scripts/bench.sh --serve --quick). Listening again on a bound socket only resizes its queue.
-  ::listen(listening_socket_, SOMAXCONN);
+  if (listening_socket_ == INVALID_SOCKET || ::listen(listening_socket_, SOMAXCONN) != 0) {
+    spdlog::warn("could not enlarge the listen backlog ({}): a burst of clients may wait a second",
+                 std::strerror(errno));
+  }
   return port;
 }
 
@@ -458,7 +461,7 @@ void run_serve(const ServeOptions& options) {
   configure_runtime(options.threads);
   ServeApp app(options);
   int port = app.bind();
-  if (!is_loopback(options.host)) {
+  if (!is_loopback_host(options.host)) {
     spdlog::warn("listening on {}, not only this machine{}", options.host,
                  options.token.empty() ? ": anyone who reaches the port can use it (--token)" : "");
   }

@@ -422,8 +422,8 @@ TEST_F(BadInputTest, BadCommandLines) {
       {"data verfy", kUsageError, "'verfy' is not a subcommand of data (verify)"},
       {"serve --port 70000", kUsageError, "--port"},
       {"serve a.pt --model b.pt", kUsageError,
-       "--model: takes one value, given 2; an argument in its place counts as one (see fmnist "
-       "serve --help)"},
+       "--model: takes one value, given 2; a bare argument in its place is --model too (see "
+       "fmnist serve --help)"},
       {"serve --max-batch 0", kUsageError, "--max-batch"},
       {"serve --batch-wait-ms -1", kUsageError, "--batch-wait-ms"},
       {"serve --max-queue 8 --max-batch 64", kUsageError,

@@ -11,7 +11,7 @@ namespace {
 
 using testing::TempDir;
 
-std::string load_error(const std::filesystem::path& dir) {
+std::string dataset_load_error(const std::filesystem::path& dir) {
   try {
     load_dataset(dir, Split::kTest);
   } catch (const DataError& e) {
@@ -45,7 +45,7 @@ TEST(DatasetTest, RejectsCountMismatch) {
   auto split = testing::make_split(20, 1);
   split.labels = split.labels.slice(0, 0, 19);
   testing::write_split(dir.path(), "t10k", split, /*gzipped=*/true);
-  std::string message = load_error(dir.path());
+  std::string message = dataset_load_error(dir.path());
   EXPECT_NE(message.find("t10k-labels-idx1-ubyte.gz: 19 labels but 20 images"), std::string::npos)
       << message;
 }
@@ -55,7 +55,7 @@ TEST(DatasetTest, RejectsLabelOutOfRange) {
   auto split = testing::make_split(20, 1);
   split.labels[7] = 12;
   testing::write_split(dir.path(), "t10k", split, /*gzipped=*/false);
-  std::string message = load_error(dir.path());
+  std::string message = dataset_load_error(dir.path());
   EXPECT_NE(message.find("label 12 at index 7 is outside 0..9"), std::string::npos) << message;
 }
 
@@ -64,7 +64,7 @@ TEST(DatasetTest, RejectsImagesOfAnotherSize) {
   testing::SyntheticSplit split{torch::zeros({4, 32, 32}, torch::kUInt8),
                                 torch::zeros({4}, torch::kUInt8)};
   testing::write_split(dir.path(), "t10k", split, /*gzipped=*/false);
-  EXPECT_NE(load_error(dir.path()).find("images are 32x32, the model needs 28x28"),
+  EXPECT_NE(dataset_load_error(dir.path()).find("images are 32x32, the model needs 28x28"),
             std::string::npos);
 }
 
@@ -72,7 +72,7 @@ TEST(DatasetTest, MissingLabelsFileSaysWhatAndHow) {
   TempDir dir;
   testing::write_split(dir.path(), "t10k", testing::make_split(10, 1), /*gzipped=*/false);
   std::filesystem::remove(dir / "t10k-labels-idx1-ubyte");
-  std::string message = load_error(dir.path());
+  std::string message = dataset_load_error(dir.path());
   EXPECT_NE(message.find("t10k-labels-idx1-ubyte[.gz]: not found"), std::string::npos);
   EXPECT_NE(message.find("apt-get install dataset-fashion-mnist"), std::string::npos);
 }

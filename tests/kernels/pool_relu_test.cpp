@@ -20,7 +20,7 @@ PoolReluResult run_pool_relu(const torch::Tensor& input, const torch::Tensor& gr
   return {out.detach(), x.grad()};
 }
 
-void expect_same_as_libtorch(const torch::Tensor& input) {
+void expect_pool_relu_as_libtorch(const torch::Tensor& input) {
   torch::Tensor grad_out =
       torch::randn({input.size(0), input.size(1), input.size(2) / 2, input.size(3) / 2});
   PoolReluResult fused = run_pool_relu(input, grad_out, /*fused=*/true);
@@ -30,17 +30,17 @@ void expect_same_as_libtorch(const torch::Tensor& input) {
 }
 
 TEST(PoolReluTest, EqualsLibTorchOnEvenSides) {
-  expect_same_as_libtorch(torch::randn({3, 32, 26, 26}));
+  expect_pool_relu_as_libtorch(torch::randn({3, 32, 26, 26}));
 }
 
 // 11x11 is conv2's output: the last row and column take no part and get zero gradient.
 TEST(PoolReluTest, EqualsLibTorchOnOddSides) {
-  expect_same_as_libtorch(torch::randn({2, 64, 11, 11}));
+  expect_pool_relu_as_libtorch(torch::randn({2, 64, 11, 11}));
 }
 
 // Ties (ReLU'd zeros, repeated values) must send the gradient where max_pool2d sends it.
 TEST(PoolReluTest, EqualsLibTorchWithTies) {
-  expect_same_as_libtorch(torch::randint(-2, 3, {2, 8, 6, 6}).to(torch::kFloat));
+  expect_pool_relu_as_libtorch(torch::randint(-2, 3, {2, 8, 6, 6}).to(torch::kFloat));
 }
 
 TEST(PoolReluTest, KeepsNanLikeLibTorch) {

@@ -18,7 +18,7 @@ using testing::TempDir;
 
 const std::filesystem::path kFixtures = FMNIST_TEST_DATA_DIR "/checkpoints";
 
-std::string load_error(const std::filesystem::path& path) {
+std::string torchscript_load_error(const std::filesystem::path& path) {
   try {
     load_checkpoint(path, torch::kCPU);
   } catch (const CheckpointError& e) {
@@ -93,7 +93,7 @@ TEST(TorchScriptCheckpointTest, CraftedArchiveRunsCodeWhenLoadedBlindly) {
 
 TEST(TorchScriptCheckpointTest, CraftedArchiveIsRefusedWithoutRunningIt) {
   std::string error;
-  EXPECT_EQ(victim_after([&] { error = load_error("crafted.pt"); }), "hello world\n");
+  EXPECT_EQ(victim_after([&] { error = torchscript_load_error("crafted.pt"); }), "hello world\n");
   EXPECT_EQ(error.rfind("crafted.pt: refused: its code/__torch__.py holds code fmnist never "
                         "writes (line 1: 'class Evil(Module):')",
                         0),
@@ -119,11 +119,11 @@ TEST(TorchScriptCheckpointTest, ReleaseCheckpointWithAMethodIsRefused) {
     writer.writeRecord(record, bytes.data(), bytes.size());
   }
   writer.writeEndOfFile();
-  EXPECT_NE(load_error(dir / "method.pt")
+  EXPECT_NE(torchscript_load_error(dir / "method.pt")
                 .find("its code/__torch__/___torch_mangle_1.py holds code fmnist never writes "
                       "(line 4: '  def f(s): pass')"),
             std::string::npos)
-      << load_error(dir / "method.pt");
+      << torchscript_load_error(dir / "method.pt");
 }
 
 }  // namespace
