@@ -9,8 +9,8 @@ import argparse
 import io
 import json
 import os
-import sys
 import socket
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import torch

@@ -605,9 +605,8 @@ std::string tta_warning(const Checkpoint& checkpoint, const std::string& path) {
 }
 
 void warn_if_tta_unsuited(const Checkpoint& checkpoint, const std::string& path, bool tta) {
-  if (std::string warning = tta_warning(checkpoint, path); tta && !warning.empty()) {
-    spdlog::warn(warning);
-  }
+  if (!tta) return;
+  if (std::string warning = tta_warning(checkpoint, path); !warning.empty()) spdlog::warn(warning);
 }
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
