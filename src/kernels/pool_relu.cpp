@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "pool_window.hpp"
 
@@ -12,6 +13,7 @@ namespace {
 using detail::empty_channels_last;
 using detail::kWindow;
 using detail::pool_window;
+using detail::pool_window_values;
 using detail::route_gradient;
 
 using torch::autograd::AutogradContext;
@@ -31,16 +33,21 @@ struct PoolShape {
   }
 };
 
-// One row of pooled outputs, all channels.
+// One row of pooled outputs, all channels; `winner` may be null (no gradient will be asked for).
 FMNIST_VECTOR_CLONES void pool_row(const PoolShape& s, std::int64_t row, const float* in,
                                    float* out, std::uint8_t* winner) {
   std::int64_t image = row / s.out_h, oh = row % s.out_h;
   for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
     std::int64_t base = (row * s.out_w + ow) * s.c;
-    pool_window(in + s.input_offset(image, 2 * oh, 2 * ow),
-                in + s.input_offset(image, 2 * oh, 2 * ow + 1),
-                in + s.input_offset(image, 2 * oh + 1, 2 * ow),
-                in + s.input_offset(image, 2 * oh + 1, 2 * ow + 1), out + base, winner + base, s.c);
+    const float* a = in + s.input_offset(image, 2 * oh, 2 * ow);
+    const float* b = in + s.input_offset(image, 2 * oh, 2 * ow + 1);
+    const float* c = in + s.input_offset(image, 2 * oh + 1, 2 * ow);
+    const float* d = in + s.input_offset(image, 2 * oh + 1, 2 * ow + 1);
+    if (winner) {
+      pool_window(a, b, c, d, out + base, winner + base, s.c);
+    } else {
+      pool_window_values(a, b, c, d, out + base, s.c);
+    }
   }
 }
 
@@ -66,10 +73,19 @@ FMNIST_VECTOR_CLONES void route_row(const PoolShape& s, std::int64_t row, const 
   }
 }
 
-void pool_forward(const PoolShape& s, const float* in, float* out, std::uint8_t* winner) {
+// The pooled output of x, and the winner bytes when `with_winner`.
+std::pair<torch::Tensor, torch::Tensor> pool_forward(const torch::Tensor& x, bool with_winner) {
+  PoolShape s(x.size(0), x.size(1), x.size(2), x.size(3));
+  torch::Tensor out = empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kFloat);
+  torch::Tensor winner;
+  if (with_winner) winner = empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kUInt8);
+  const float* in = x.data_ptr<float>();
+  float* out_data = out.data_ptr<float>();
+  std::uint8_t* winner_data = with_winner ? winner.data_ptr<std::uint8_t>() : nullptr;
   at::parallel_for(0, s.n * s.out_h, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t row = begin; row < end; ++row) pool_row(s, row, in, out, winner);
+    for (std::int64_t row = begin; row < end; ++row) pool_row(s, row, in, out_data, winner_data);
   });
+  return {out, winner};
 }
 
 void pool_backward(const PoolShape& s, const float* grad_out, const std::uint8_t* winner,
@@ -82,13 +98,10 @@ void pool_backward(const PoolShape& s, const float* grad_out, const std::uint8_t
 class MaxPool2x2Relu : public torch::autograd::Function<MaxPool2x2Relu> {
  public:
   static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x) {
-    PoolShape s(x.size(0), x.size(1), x.size(2), x.size(3));
-    torch::Tensor out = empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kFloat);
-    torch::Tensor winner = empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kUInt8);
-    pool_forward(s, x.data_ptr<float>(), out.data_ptr<float>(), winner.data_ptr<std::uint8_t>());
+    auto [out, winner] = pool_forward(x, /*with_winner=*/true);
     context->save_for_backward({winner});
-    context->saved_data["in_h"] = s.in_h;
-    context->saved_data["in_w"] = s.in_w;
+    context->saved_data["in_h"] = x.size(2);
+    context->saved_data["in_w"] = x.size(3);
     return out;
   }
 
@@ -109,7 +122,9 @@ class MaxPool2x2Relu : public torch::autograd::Function<MaxPool2x2Relu> {
 torch::Tensor max_pool2x2_relu(const torch::Tensor& x) {
   if (!detail::is_cpu_float_channels_last(x))
     return torch::max_pool2d(x, /*kernel_size=*/2).relu_();
-  return MaxPool2x2Relu::apply(x);
+  if (torch::GradMode::is_enabled() && x.requires_grad()) return MaxPool2x2Relu::apply(x);
+  // Nothing will ask for a gradient (evaluation, inference): no winner bytes, no autograd node.
+  return pool_forward(x, /*with_winner=*/false).first;
 }
 
 }  // namespace fmnist

@@ -43,25 +43,47 @@ inline bool is_cpu_float_channels_last(const torch::Tensor& x) {
 // no gradient back.
 constexpr std::uint8_t kWindow = 4;
 
+// relu(max(a, b, c, d)) and the position that won it, in scan order; kWindow when the
+// result is not positive.
+struct WindowMax {
+  float value;
+  std::uint8_t winner;
+};
+
+inline WindowMax window_max_relu(float a, float b, float c, float d) {
+  float best = a;
+  int best_k = 0;
+  // NaN wins and stays, as in max_pool2d: a later NaN replaces an earlier one.
+  auto scan = [&](float v, int k) {
+    bool take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_k = take ? k : best_k;
+  };
+  scan(b, 1);
+  scan(c, 2);
+  scan(d, 3);
+  // std::max would turn NaN into 0; ReLU in LibTorch keeps it.
+  return {best > 0 || std::isnan(best) ? best : 0.0f,
+          static_cast<std::uint8_t>(best > 0 ? best_k : kWindow)};
+}
+
 // out = relu(max(a, b, c, d)) per channel; a, b, c, d are the window's pixels in scan order.
 inline void pool_window(const float* __restrict a, const float* __restrict b,
                         const float* __restrict c, const float* __restrict d, float* __restrict out,
                         std::uint8_t* __restrict winner, std::int64_t channels) {
   for (std::int64_t ch = 0; ch < channels; ++ch) {
-    float best = a[ch];
-    int best_k = 0;
-    // NaN wins and stays, as in max_pool2d: a later NaN replaces an earlier one.
-    auto scan = [&](float v, int k) {
-      bool take = v > best || std::isnan(v);
-      best = take ? v : best;
-      best_k = take ? k : best_k;
-    };
-    scan(b[ch], 1);
-    scan(c[ch], 2);
-    scan(d[ch], 3);
-    // std::max would turn NaN into 0; ReLU in LibTorch keeps it.
-    out[ch] = best > 0 || std::isnan(best) ? best : 0.0f;
-    winner[ch] = static_cast<std::uint8_t>(best > 0 ? best_k : kWindow);
+    WindowMax max = window_max_relu(a[ch], b[ch], c[ch], d[ch]);
+    out[ch] = max.value;
+    winner[ch] = max.winner;
+  }
+}
+
+// pool_window without the winners, where no gradient will be asked for.
+inline void pool_window_values(const float* __restrict a, const float* __restrict b,
+                               const float* __restrict c, const float* __restrict d,
+                               float* __restrict out, std::int64_t channels) {
+  for (std::int64_t ch = 0; ch < channels; ++ch) {
+    out[ch] = window_max_relu(a[ch], b[ch], c[ch], d[ch]).value;
   }
 }
 

@@ -116,16 +116,15 @@ torch::Tensor NetImpl::forward_cnn(torch::Tensor x, const torch::Tensor& dropout
   // Max-pooling before ReLU gives the same values and gradients (ReLU is monotone) and runs
   // the ReLU on a quarter of the elements; max_pool2x2_relu fuses the two, and
   // conv_max_pool2x2_relu the convolution too when nothing needs to see its output.
-  if (bn1_ || trace) {
-    x = step("conv1", conv1_(x));
-    if (bn1_) x = step("bn1", bn1_(x));
-    x = step("pool1", max_pool2x2_relu(x));
-  } else {
-    x = conv_max_pool2x2_relu(x, *conv1_);
-  }
-  x = step("conv2", conv2_(x));
-  if (bn2_) x = step("bn2", bn2_(x));
-  x = step("pool2", max_pool2x2_relu(x));
+  auto conv_block = [&](torch::Tensor input, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn,
+                        const std::string& layer) {
+    if (!bn && !trace) return conv_max_pool2x2_relu(input, *conv);
+    input = step(("conv" + layer).c_str(), conv(input));
+    if (bn) input = step(("bn" + layer).c_str(), bn(input));
+    return step(("pool" + layer).c_str(), max_pool2x2_relu(input));
+  };
+  x = conv_block(x, conv1_, bn1_, "1");
+  x = conv_block(x, conv2_, bn2_, "2");
   x = step("flatten", x.flatten(/*start_dim=*/1));
   x = step("fc1", fc1_(x));
   if (bn3_) x = step("bn3", bn3_(x));

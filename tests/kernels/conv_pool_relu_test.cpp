@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <vector>
+
 namespace fmnist {
 namespace {
 
@@ -43,6 +46,8 @@ void expect_same_as_libtorch(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   expect_close(fused.out, reference.out);
   expect_close(fused.weight_grad, reference.weight_grad);
   expect_close(fused.bias_grad, reference.bias_grad);
+  torch::NoGradGuard no_grad;  // inference: the kernel without winner bytes, the same values
+  EXPECT_TRUE(torch::equal(conv_max_pool2x2_relu(x, *conv), fused.out));
 }
 
 TEST(ConvPoolReluTest, EqualsLibTorchOnTheNetworksFirstLayer) {
@@ -50,9 +55,10 @@ TEST(ConvPoolReluTest, EqualsLibTorchOnTheNetworksFirstLayer) {
   expect_same_as_libtorch(conv, torch::rand({5, 1, 28, 28}));
 }
 
-// A 9x8 input gives a 7x6 convolution: its last row takes no part in the pooling.
+// A 9x8 input gives a 7x6 convolution: its last row takes no part in the pooling. 13 channels
+// are a vector block and 5 single channels.
 TEST(ConvPoolReluTest, EqualsLibTorchOnOddSides) {
-  torch::nn::Conv2d conv = make_conv(1, 5);
+  torch::nn::Conv2d conv = make_conv(1, 13);
   expect_same_as_libtorch(conv, torch::rand({2, 1, 9, 8}));
 }
 
@@ -103,6 +109,24 @@ TEST(ConvPoolReluTest, GradientDoesNotDependOnTheThreadCount) {
   torch::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(one.weight_grad, two.weight_grad));
   EXPECT_TRUE(torch::equal(one.bias_grad, two.bias_grad));
+}
+
+// Without a gradient, a convolution of several channels (16 and 32 here, as the network's
+// second layer's 32 and 64) runs Winograd's algorithm: the same values up to float rounding,
+// on even and odd sides, and NaN passes as in LibTorch.
+TEST(ConvPoolReluTest, WithoutGradientSeveralChannelsEqualLibTorch) {
+  torch::nn::Conv2d conv = make_conv(16, 32);
+  for (std::vector<std::int64_t> shape :
+       {std::vector<std::int64_t>{3, 16, 13, 13}, {2, 16, 9, 8}}) {
+    torch::Tensor x = torch::randn(shape).contiguous(torch::MemoryFormat::ChannelsLast);
+    x[1][3][4][5] = std::numeric_limits<float>::quiet_NaN();
+    torch::NoGradGuard no_grad;
+    torch::Tensor reference = torch::max_pool2d(conv->forward(x), 2).relu();
+    torch::Tensor fused = conv_max_pool2x2_relu(x, *conv);
+    EXPECT_TRUE(fused.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(torch::equal(fused.isnan(), reference.isnan()));
+    expect_close(fused.nan_to_num(), reference.nan_to_num());
+  }
 }
 
 // Anything the fused kernel does not cover takes LibTorch's convolution: an input that needs

@@ -27,6 +27,9 @@ void expect_pool_relu_as_libtorch(const torch::Tensor& input) {
   PoolReluResult reference = run_pool_relu(input, grad_out, /*fused=*/false);
   EXPECT_TRUE(torch::equal(fused.out, reference.out));
   EXPECT_TRUE(torch::equal(fused.grad, reference.grad));
+  torch::NoGradGuard no_grad;  // the kernel without winner bytes
+  EXPECT_TRUE(torch::equal(max_pool2x2_relu(input.contiguous(torch::MemoryFormat::ChannelsLast)),
+                           reference.out));
 }
 
 TEST(PoolReluTest, EqualsLibTorchOnEvenSides) {

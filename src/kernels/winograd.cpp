@@ -1,0 +1,207 @@
+#include "winograd.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "pool_window.hpp"
+
+namespace fmnist::detail {
+namespace {
+
+constexpr std::int64_t kTile = 4;                    // input tile side
+constexpr std::int64_t kTilePoints = kTile * kTile;  // Winograd-domain points per tile
+constexpr std::int64_t kLanes = 8;                   // channels per vector
+using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
+
+// Unaligned vector loads and stores (by reference: a vector passed by value changes the ABI
+// between the kernels' target clones).
+[[gnu::always_inline]] inline void load(Lanes& to, const float* from) {
+  std::memcpy(&to, from, sizeof to);
+}
+
+[[gnu::always_inline]] inline void store(float* to, const Lanes& from) {
+  std::memcpy(to, &from, sizeof from);
+}
+
+// Shapes of one call: n images of in_h x in_w x ic (channels-last), oc output channels,
+// pooled output out_h x out_w, one tile per pooled output.
+struct TileShape {
+  std::int64_t n, ic, oc, in_h, in_w, out_h, out_w;
+
+  std::int64_t tiles() const { return n * out_h * out_w; }
+};
+
+// V[p][t][c] = (B^T d B)[p] for the 4x4 input tile d of tile t, channel c, where
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Channels in blocks of kLanes.
+FMNIST_VECTOR_CLONES void transform_input_tile(const TileShape& s, const float* in,
+                                               std::int64_t tile, float* v) {
+  std::int64_t image = tile / (s.out_h * s.out_w), rest = tile % (s.out_h * s.out_w);
+  const float* corner =
+      in + ((image * s.in_h + 2 * (rest / s.out_w)) * s.in_w + 2 * (rest % s.out_w)) * s.ic;
+  const std::int64_t plane = s.tiles() * s.ic;  // between Winograd points
+  for (std::int64_t c = 0; c < s.ic; c += kLanes) {
+    Lanes d[kTile][kTile], t[kTile][kTile];
+    for (std::int64_t r = 0; r < kTile; ++r) {
+      for (std::int64_t col = 0; col < kTile; ++col) {
+        load(d[r][col], corner + (r * s.in_w + col) * s.ic + c);
+      }
+    }
+    for (std::int64_t col = 0; col < kTile; ++col) {  // t = B^T d
+      t[0][col] = d[0][col] - d[2][col];
+      t[1][col] = d[1][col] + d[2][col];
+      t[2][col] = d[2][col] - d[1][col];
+      t[3][col] = d[1][col] - d[3][col];
+    }
+    float* out = v + tile * s.ic + c;
+    for (std::int64_t r = 0; r < kTile; ++r) {  // V = t B
+      Lanes point[kTile] = {t[r][0] - t[r][2], t[r][1] + t[r][2], t[r][2] - t[r][1],
+                            t[r][1] - t[r][3]};
+      for (std::int64_t col = 0; col < kTile; ++col)
+        store(out + (r * kTile + col) * plane, point[col]);
+    }
+  }
+}
+
+// The 2x2 output tile Y = A^T m A, where A^T = [1 1 1 0; 0 1 -1 -1], plus bias, then
+// relu(max(Y)) into the pooled output. Channels in blocks of kLanes.
+FMNIST_VECTOR_CLONES void transform_output_tile(const TileShape& s, const float* m,
+                                                const float* bias, std::int64_t tile, float* out) {
+  const std::int64_t plane = s.tiles() * s.oc;
+  const float* from = m + tile * s.oc;
+  for (std::int64_t c = 0; c < s.oc; c += kLanes) {
+    Lanes r[2][kTile];
+    for (std::int64_t col = 0; col < kTile; ++col) {
+      Lanes m[kTile];
+      for (std::int64_t row = 0; row < kTile; ++row)
+        load(m[row], from + (row * kTile + col) * plane + c);
+      r[0][col] = m[0] + m[1] + m[2];
+      r[1][col] = m[1] - m[2] - m[3];
+    }
+    Lanes y[4];
+    for (std::int64_t a = 0; a < 2; ++a) {
+      y[2 * a] = r[a][0] + r[a][1] + r[a][2];
+      y[2 * a + 1] = r[a][1] - r[a][2] - r[a][3];
+    }
+    Lanes best = y[0];
+    for (int k = 1; k < 4; ++k) best = (y[k] > best || y[k] != y[k]) ? y[k] : best;
+    Lanes b;
+    load(b, bias + c);
+    best += b;
+    best = (best > 0 || best != best) ? best : 0;
+    store(out + tile * s.oc + c, best);
+  }
+}
+
+// t = G g for the rows (or, applied to columns, g G^T) of a 3x3 filter, where
+// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+template <typename Get>
+void transform_filter_lines(Get g, float (&t)[kTile]) {
+  t[0] = g(0);
+  t[1] = (g(0) + g(1) + g(2)) / 2;
+  t[2] = (g(0) - g(1) + g(2)) / 2;
+  t[3] = g(2);
+}
+
+// The multiplication in the Winograd domain, for one point p: m[t][o] = sum over i of
+// v[t][i] * u[i][o], in blocks of kRowBlock tiles x kColumnVectors vectors of output channels
+// whose sums stay in registers (12 of AVX2's 16). LibTorch's bmm (OpenBLAS) took 1,035 µs for
+// the 16 points of 32 images, this 750 µs.
+constexpr int kRowBlock = 6;
+constexpr int kColumnVectors = 2;
+static_assert(kColumnVectors * kLanes == kWinogradChannels);
+
+template <int kRows>
+[[gnu::always_inline]] inline void multiply_block(const float* v, std::int64_t ic, const float* u,
+                                                  std::int64_t oc, float* m) {
+  Lanes sum[kRows][kColumnVectors] = {};
+  for (std::int64_t i = 0; i < ic; ++i) {
+    Lanes row[kColumnVectors];
+    for (int c = 0; c < kColumnVectors; ++c) load(row[c], u + i * oc + c * kLanes);
+    for (int r = 0; r < kRows; ++r) {
+      const float input = v[r * ic + i];
+      for (int c = 0; c < kColumnVectors; ++c) sum[r][c] += row[c] * input;
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kColumnVectors; ++c) store(m + r * oc + c * kLanes, sum[r][c]);
+  }
+}
+
+FMNIST_VECTOR_CLONES void multiply_point(const TileShape& s, const float* v, const float* u,
+                                         float* m) {
+  for (std::int64_t o = 0; o < s.oc; o += kColumnVectors * kLanes) {
+    std::int64_t t = 0;
+    for (; t + kRowBlock <= s.tiles(); t += kRowBlock) {
+      multiply_block<kRowBlock>(v + t * s.ic, s.ic, u + o, s.oc, m + t * s.oc + o);
+    }
+    for (; t < s.tiles(); ++t) multiply_block<1>(v + t * s.ic, s.ic, u + o, s.oc, m + t * s.oc + o);
+  }
+}
+
+// U[p][i][o] = (G g G^T)[p] for the 3x3 filter g of output o, input i. Computed in every call:
+// 18 µs, against 250 µs through LibTorch's batched matmul.
+torch::Tensor transform_weight(const torch::Tensor& weight) {
+  const std::int64_t oc = weight.size(0), ic = weight.size(1);
+  torch::Tensor filters = weight.contiguous();
+  torch::Tensor u = torch::empty({kTilePoints, ic, oc});
+  const float* g = filters.data_ptr<float>();
+  float* u_data = u.data_ptr<float>();
+  for (std::int64_t o = 0; o < oc; ++o) {
+    for (std::int64_t i = 0; i < ic; ++i) {
+      const float* filter = g + (o * ic + i) * 9;
+      float rows[kTile][3];  // G g
+      for (int col = 0; col < 3; ++col) {
+        float t[kTile];
+        transform_filter_lines([&](int r) { return filter[r * 3 + col]; }, t);
+        for (int r = 0; r < kTile; ++r) rows[r][col] = t[r];
+      }
+      for (int r = 0; r < kTile; ++r) {  // (G g) G^T
+        float t[kTile];
+        transform_filter_lines([&](int col) { return rows[r][col]; }, t);
+        for (int col = 0; col < kTile; ++col)
+          u_data[((r * kTile + col) * ic + i) * oc + o] = t[col];
+      }
+    }
+  }
+  return u;
+}
+
+}  // namespace
+
+torch::Tensor winograd_conv_max_pool2x2_relu(const torch::Tensor& x, const torch::Tensor& weight,
+                                             const torch::Tensor& bias) {
+  TileShape s{x.size(0), x.size(1),           weight.size(0),     x.size(2),
+              x.size(3), (x.size(2) - 2) / 2, (x.size(3) - 2) / 2};
+  TORCH_CHECK(s.ic % kWinogradChannels == 0 && s.oc % kWinogradChannels == 0,
+              "channels not a multiple of ", kWinogradChannels);
+  torch::Tensor input = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor v = torch::empty({kTilePoints, s.tiles(), s.ic});
+  const float* in = input.data_ptr<float>();
+  float* v_data = v.data_ptr<float>();
+  at::parallel_for(0, s.tiles(), /*grain_size=*/16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t tile = begin; tile < end; ++tile) transform_input_tile(s, in, tile, v_data);
+  });
+  torch::Tensor u = transform_weight(weight);
+  torch::Tensor m = torch::empty({kTilePoints, s.tiles(), s.oc});
+  const float* u_data = u.data_ptr<float>();
+  float* m_data = m.data_ptr<float>();
+  at::parallel_for(0, kTilePoints, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t p = begin; p < end; ++p) {
+      multiply_point(s, v_data + p * s.tiles() * s.ic, u_data + p * s.ic * s.oc,
+                     m_data + p * s.tiles() * s.oc);
+    }
+  });
+  torch::Tensor out = empty_channels_last(s.n, s.oc, s.out_h, s.out_w, torch::kFloat);
+  const float* bias_data = bias.contiguous().data_ptr<float>();
+  float* out_data = out.data_ptr<float>();
+  at::parallel_for(0, s.tiles(), /*grain_size=*/16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t tile = begin; tile < end; ++tile) {
+      transform_output_tile(s, m_data, bias_data, tile, out_data);
+    }
+  });
+  return out;
+}
+
+}  // namespace fmnist::detail
