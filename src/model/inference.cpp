@@ -1,10 +1,9 @@
 #include "fmnist/model/inference.hpp"
 
-#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
-#include <set>
-#include <string>
+#include <algorithm>
+#include <vector>
 
 namespace fmnist {
 namespace {
@@ -12,10 +11,10 @@ namespace {
 // A batch runs in slices of about this many images, each through every layer on one thread: a
 // slice's activations stay in the core's caches between layers (the first convolution's output
 // is 2.8 MB here against 22 MB for 256 images), and the threads meet once a batch instead of at
-// every layer, where oneDNN's small convolutions and pooling scale poorly. Measured on 2 cores
-// at batch 256: 27,000 img/s with each layer split across the threads, 48,000 with half a batch
-// per thread, 51,000 with 4 slices of 32 per thread; 24 or 40 images a slice, which leave one
-// thread a slice more than the other, 39,000-45,000.
+// every layer, where small convolutions and pooling scale poorly. Measured on 2 cores (AVX-512,
+// session 13's oneDNN layers) at batch 256: 27,000 img/s with each layer split across the threads,
+// 48,000 with half a batch per thread, 51,000 with 4 slices of 32 per thread; 24 or 40 images a
+// slice, which leave one thread a slice more than the other, 39,000-45,000.
 constexpr std::int64_t kSliceImages = 32;
 
 // As many slices for every thread, as even as they divide.

@@ -42,7 +42,7 @@ void check_options(const PredictOptions& options) {
 
 class ChunkPredictor {
  public:
-  // The inference model (its weights reordered for oneDNN) is built once for all chunks.
+  // The inference model (its weights stored channels-last) is built once for all chunks.
   ChunkPredictor(const PredictOptions& options, Net model, torch::Device device,
                  PredictionWriter& writer)
       : options_(options),
