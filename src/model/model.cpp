@@ -7,6 +7,7 @@
 #include "fmnist/base/error.hpp"
 #include "fmnist/kernels/batch_norm_relu.hpp"
 #include "fmnist/kernels/conv_pool_relu.hpp"
+#include "fmnist/kernels/linear.hpp"
 #include "fmnist/kernels/pool_relu.hpp"
 
 namespace fmnist {
@@ -126,11 +127,11 @@ torch::Tensor NetImpl::forward_cnn(torch::Tensor x, const torch::Tensor& dropout
   x = conv_block(x, conv1_, bn1_, "1");
   x = conv_block(x, conv2_, bn2_, "2");
   x = step("flatten", x.flatten(/*start_dim=*/1));
-  x = step("fc1", fc1_(x));
+  x = step("fc1", linear_layer(x, *fc1_));
   if (bn3_) x = step("bn3", bn3_(x));
   x.relu_();
   x = step("dropout", is_training() && dropout_mask.defined() ? x * dropout_mask : dropout_(x));
-  return step("fc2", fc2_(x));
+  return step("fc2", linear_layer(x, *fc2_));
 }
 
 torch::Tensor dropout_mask(std::int64_t rows, std::uint64_t seed) {
