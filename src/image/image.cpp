@@ -61,8 +61,10 @@ struct Backdrop {
   double brightest;   // the brightest pixel of what the model sees
 };
 
-Backdrop measure_backdrop(const torch::Tensor& gray) {
-  torch::Tensor image = gray.to(torch::kFloat).contiguous();
+// `image` is a contiguous float CPU tensor. The item's mean difference from the background is
+// summed in double (LibTorch's mean summed floats): the sign can differ only for a sum within
+// rounding of zero.
+Backdrop measure_backdrop(const torch::Tensor& image) {
   const float* pixels = image.data_ptr<float>();
   const std::int64_t height = image.size(0), width = image.size(1);
   std::vector<float> border;  // the four edges, corners twice, as torch.cat of them had
@@ -248,8 +250,9 @@ torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& nam
   if (gray.dim() != 2 || gray.numel() == 0 || !gray.is_floating_point()) {
     throw ImageError(name + ": not a grayscale image");  // not what decode_image returns
   }
-  const auto [background, inverted, brightest] = measure_backdrop(gray);
-  torch::Tensor image = inverted ? 1 - gray : gray;
+  torch::Tensor image = gray.to(torch::kCPU, torch::kFloat).contiguous();
+  const auto [background, inverted, brightest] = measure_backdrop(image);
+  if (inverted) image = 1 - image;
   if (brightest - background < kMinContrast) {
     throw ImageError(name + ": no item found (the image is blank)");
   }

@@ -285,14 +285,14 @@ bool takes_fused_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& con
 }
 
 // The direct kernel's case: one input channel, and no gradient for the input.
-bool takes_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
-  return x.size(1) == 1 && conv.weight.size(1) == 1 && !x.requires_grad() &&
+bool takes_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv, bool gradient) {
+  return x.size(1) == 1 && conv.weight.size(1) == 1 && !(gradient && x.requires_grad()) &&
          (conv.weight.is_contiguous() ||
           conv.weight.is_contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
 bool takes_winograd_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
-  return x.size(1) % detail::kWinogradChannels == 0 &&
+  return x.size(1) == conv.weight.size(1) && x.size(1) % detail::kWinogradChannels == 0 &&
          conv.weight.size(0) % detail::kWinogradChannels == 0;
 }
 
@@ -303,7 +303,7 @@ torch::Tensor conv_max_pool2x2_relu(const torch::Tensor& x, torch::nn::Conv2dImp
   const bool gradient =
       torch::GradMode::is_enabled() &&
       (x.requires_grad() || conv.weight.requires_grad() || conv.bias.requires_grad());
-  if (takes_direct_kernel(x, conv)) {
+  if (takes_direct_kernel(x, conv, gradient)) {
     if (gradient) return ConvMaxPool2x2Relu::apply(x, conv.weight, conv.bias);
     // Nothing will ask for a gradient (evaluation, inference): no winner bytes, no autograd.
     return conv_pool_forward(x.contiguous(), conv.weight.detach(), conv.bias.detach(),
@@ -311,7 +311,11 @@ torch::Tensor conv_max_pool2x2_relu(const torch::Tensor& x, torch::nn::Conv2dImp
         .first;
   }
   if (!gradient && takes_winograd_kernel(x, conv)) {
-    return detail::winograd_conv_max_pool2x2_relu(x, conv.weight.detach(), conv.bias.detach());
+    torch::Tensor out =
+        detail::winograd_conv_max_pool2x2_relu(x, conv.weight.detach(), conv.bias.detach());
+    // NaN from Winograd's transforms of an infinite input (a diverged model): LibTorch's path
+    // gives what the direct convolution gives, and NaN where that has NaN.
+    if (!out.isnan().any().item<bool>()) return out;
   }
   return max_pool2x2_relu(conv.forward(x));
 }

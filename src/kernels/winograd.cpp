@@ -82,11 +82,12 @@ FMNIST_VECTOR_CLONES void transform_output_tile(const TileShape& s, const float*
   for (std::int64_t c = 0; c < s.oc; c += kLanes) {
     Lanes r[2][kTile];
     for (std::int64_t col = 0; col < kTile; ++col) {
-      Lanes m[kTile];
-      for (std::int64_t row = 0; row < kTile; ++row)
-        load(m[row], from + (row * kTile + col) * plane + c);
-      r[0][col] = m[0] + m[1] + m[2];
-      r[1][col] = m[1] - m[2] - m[3];
+      Lanes point[kTile];
+      for (std::int64_t row = 0; row < kTile; ++row) {
+        load(point[row], from + (row * kTile + col) * plane + c);
+      }
+      r[0][col] = point[0] + point[1] + point[2];
+      r[1][col] = point[1] - point[2] - point[3];
     }
     Lanes y[4];
     for (std::int64_t a = 0; a < 2; ++a) {
@@ -168,8 +169,9 @@ torch::Tensor transform_weight(const TileShape& s, const torch::Tensor& weight) 
       for (int r = 0; r < kTile; ++r) {  // (G g) G^T
         float t[kTile];
         transform_filter_lines([&](int col) { return rows[r][col]; }, t);
-        for (int col = 0; col < kTile; ++col)
+        for (int col = 0; col < kTile; ++col) {
           u_data[(r * kTile + col) * s.u_plane() + i * oc + o] = t[col];
+        }
       }
     }
   }
@@ -184,6 +186,9 @@ torch::Tensor winograd_conv_max_pool2x2_relu(const torch::Tensor& x, const torch
               x.size(3), (x.size(2) - 2) / 2, (x.size(3) - 2) / 2};
   TORCH_CHECK(s.ic % kWinogradChannels == 0 && s.oc % kWinogradChannels == 0,
               "channels not a multiple of ", kWinogradChannels);
+  TORCH_CHECK(weight.dim() == 4 && weight.size(1) == s.ic && weight.size(2) == 3 &&
+                  weight.size(3) == 3 && bias.numel() == s.oc && s.in_h >= kTile && s.in_w >= kTile,
+              "winograd_conv_max_pool2x2_relu: shapes do not match");
   torch::Tensor input = x.contiguous(torch::MemoryFormat::ChannelsLast);
   torch::Tensor v = torch::empty({kTilePoints * s.v_plane()});
   const float* in = input.data_ptr<float>();
@@ -202,7 +207,8 @@ torch::Tensor winograd_conv_max_pool2x2_relu(const torch::Tensor& x, const torch
     }
   });
   torch::Tensor out = empty_channels_last(s.n, s.oc, s.out_h, s.out_w, torch::kFloat);
-  const float* bias_data = bias.contiguous().data_ptr<float>();
+  const torch::Tensor biases = bias.contiguous();  // alive while the transform reads it
+  const float* bias_data = biases.data_ptr<float>();
   float* out_data = out.data_ptr<float>();
   at::parallel_for(0, s.tiles(), /*grain_size=*/16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t tile = begin; tile < end; ++tile) {

@@ -152,9 +152,11 @@ void use_channels_last(torch::nn::Module& module) {
   for (auto& parameter : module.parameters()) {
     if (parameter.dim() != 4) continue;
     std::int64_t channels = parameter.size(1), width = parameter.size(3);
-    torch::Tensor nhwc = torch::empty_strided(
-        parameter.sizes(), {parameter.size(2) * width * channels, 1, width * channels, channels},
-        parameter.options());
+    std::vector<std::int64_t> nhwc_strides = {parameter.size(2) * width * channels, 1,
+                                              width * channels, channels};
+    // Already stored so (each evaluation during training asks again): no copy.
+    if (parameter.strides() == torch::IntArrayRef(nhwc_strides)) continue;
+    torch::Tensor nhwc = torch::empty_strided(parameter.sizes(), nhwc_strides, parameter.options());
     parameter.set_data(nhwc.copy_(parameter));
   }
 }

@@ -129,6 +129,41 @@ TEST(ConvPoolReluTest, WithoutGradientSeveralChannelsEqualLibTorch) {
   }
 }
 
+// Winograd's transforms turn an infinite input into NaN; such a batch takes LibTorch's path.
+TEST(ConvPoolReluTest, WithoutGradientInfinityGivesWhatLibTorchGives) {
+  torch::nn::Conv2d conv = make_conv(16, 16);
+  torch::Tensor x = torch::rand({1, 16, 6, 6}).contiguous(torch::MemoryFormat::ChannelsLast);
+  x[0][2][1][1] = std::numeric_limits<float>::infinity();
+  torch::NoGradGuard no_grad;
+  torch::Tensor reference = torch::max_pool2d(conv->forward(x), 2).relu();
+  torch::Tensor fused = conv_max_pool2x2_relu(x, *conv);
+  EXPECT_TRUE(torch::equal(fused.isnan(), reference.isnan()));
+  EXPECT_TRUE(torch::equal(fused.isinf(), reference.isinf()));
+}
+
+// An input whose channels are not the weight's fails as LibTorch's convolution fails, instead
+// of reading past the weight.
+TEST(ConvPoolReluTest, WithoutGradientMismatchedChannelsThrow) {
+  torch::nn::Conv2d conv = make_conv(16, 16);
+  torch::Tensor x = torch::rand({1, 32, 6, 6}).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::NoGradGuard no_grad;
+  EXPECT_THROW(conv_max_pool2x2_relu(x, *conv), c10::Error);
+}
+
+// Frozen weights and an input that needs a gradient: LibTorch's path, with its input gradient.
+TEST(ConvPoolReluTest, SeveralChannelsWithFrozenWeightsPassTheInputGradient) {
+  torch::nn::Conv2d conv = make_conv(16, 16);
+  for (auto& parameter : conv->parameters()) parameter.requires_grad_(false);
+  torch::Tensor x = torch::rand({2, 16, 8, 8}).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor grad_out = torch::randn({2, 16, 3, 3});
+  torch::Tensor fused_input = x.clone().requires_grad_();
+  conv_max_pool2x2_relu(fused_input, *conv).backward(grad_out);
+  torch::Tensor reference_input = x.clone().requires_grad_();
+  torch::max_pool2d(conv->forward(reference_input), 2).relu().backward(grad_out);
+  ASSERT_TRUE(fused_input.grad().defined());
+  expect_close(fused_input.grad(), reference_input.grad());
+}
+
 // Anything the fused kernel does not cover takes LibTorch's convolution: an input that needs
 // a gradient, several input channels, padding.
 TEST(ConvPoolReluTest, OtherConvolutionsTakeLibTorchsPath) {

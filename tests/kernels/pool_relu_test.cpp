@@ -46,13 +46,18 @@ TEST(PoolReluTest, EqualsLibTorchWithTies) {
   expect_pool_relu_as_libtorch(torch::randint(-2, 3, {2, 8, 6, 6}).to(torch::kFloat));
 }
 
+// With and without a gradient (the kernel with winner bytes, and the one without).
 TEST(PoolReluTest, KeepsNanLikeLibTorch) {
   torch::Tensor x = torch::randn({1, 4, 4, 4});
   x[0][1][2][3] = std::numeric_limits<float>::quiet_NaN();
-  torch::Tensor fused = max_pool2x2_relu(x.contiguous(torch::MemoryFormat::ChannelsLast));
   torch::Tensor reference = torch::max_pool2d(x, 2).relu();
-  EXPECT_TRUE(torch::equal(fused.isnan(), reference.isnan()));
-  EXPECT_TRUE(torch::equal(fused.nan_to_num(), reference.nan_to_num()));
+  for (bool gradient : {false, true}) {
+    torch::Tensor input =
+        x.contiguous(torch::MemoryFormat::ChannelsLast).detach().requires_grad_(gradient);
+    torch::Tensor fused = max_pool2x2_relu(input).detach();
+    EXPECT_TRUE(torch::equal(fused.isnan(), reference.isnan())) << gradient;
+    EXPECT_TRUE(torch::equal(fused.nan_to_num(), reference.nan_to_num())) << gradient;
+  }
 }
 
 TEST(PoolReluTest, OutputIsChannelsLast) {

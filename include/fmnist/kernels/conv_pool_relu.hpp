@@ -12,7 +12,7 @@ namespace fmnist {
 // network) is never stored, only the pooled output and a winner byte per pooled output.
 // LibTorch's convolution, pooling and their backward passes spent a third of a training step
 // writing and re-reading it. Where nothing will ask for a gradient (evaluation, inference), it
-// skips the winner bytes, and a convolution of several channels (multiples of 8, such as the
+// skips the winner bytes, and a convolution of several channels (multiples of 16, such as the
 // second layer) runs Winograd's F(2x2, 3x3), one output tile per pooling window: 2.7 times
 // fewer multiplications than LibTorch's direct convolution. Other inputs take conv, then
 // max_pool2x2_relu; the values and gradients are the same either way, up to the order of
