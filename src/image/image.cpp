@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -39,10 +40,17 @@ std::string stb_reason() {
 // and then taking a dot product peaks near 37 bytes a pixel for RGBA (2.4 GB at kMaxImagePixels).
 torch::Tensor to_gray(const torch::Tensor& pixels) {
   std::int64_t channels = pixels.size(2);
+  if (channels == 1) {  // the data set's own format: one loop, where LibTorch's ops took 20 µs
+    torch::Tensor gray = torch::empty({pixels.size(0), pixels.size(1)});
+    const std::uint8_t* from = pixels.data_ptr<std::uint8_t>();
+    float* to = gray.data_ptr<float>();
+    for (std::int64_t i = 0; i < gray.numel(); ++i) to[i] = static_cast<float>(from[i]) / 255.0f;
+    return gray;
+  }
   auto plane = [&](std::int64_t c) { return pixels.select(2, c).to(torch::kFloat32).div_(255); };
   torch::Tensor gray = plane(0);
   if (channels >= 3) gray.mul_(0.299f).add_(plane(1), 0.587f).add_(plane(2), 0.114f);
-  if (channels == 1 || channels == 3) return gray;
+  if (channels == 3) return gray;
   // The alpha channel is the item's mask: composite over white, the usual page behind a
   // cut-out product, unless the item is light (a white sneaker), which would vanish there:
   // then over black, the data set's own background.
