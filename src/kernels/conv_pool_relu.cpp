@@ -76,19 +76,28 @@ using ChannelBlock = float __attribute__((vector_size(kChannelBlock * sizeof(flo
   return patch[(k / 2 + tap / kKernel) * width + k % 2 + tap % kKernel];
 }
 
-// relu(max) of the four window positions' sums, as pool_window.
+// relu(max) of the four window positions' sums and, where `winner` is not null, the winning
+// position, as pool_window computes them, in vectors: through pool_window's loop on a copy of
+// the sums, the training forward pass took 2.3 times as long (4.5 against 1.9 ms for 128
+// images, AVX2).
 [[gnu::always_inline]] inline void pool_block(const ChannelBlock (&conv)[kWindow], float* out,
                                               std::uint8_t* winner) {
-  if (winner) {
-    float sums[kWindow][kChannelBlock];
-    std::memcpy(sums, conv, sizeof sums);
-    detail::pool_window(sums[0], sums[1], sums[2], sums[3], out, winner, kChannelBlock);
-    return;
-  }
+  using Positions = std::int32_t __attribute__((vector_size(kChannelBlock * sizeof(std::int32_t))));
+  using WinnerBytes = std::uint8_t __attribute__((vector_size(kChannelBlock)));
   ChannelBlock best = conv[0];
-  for (int k = 1; k < kWindow; ++k) best = (conv[k] > best || conv[k] != conv[k]) ? conv[k] : best;
-  best = (best > 0 || best != best) ? best : 0;
-  std::memcpy(out, &best, sizeof best);
+  Positions position = {};
+  for (int k = 1; k < kWindow; ++k) {
+    // NaN wins and stays, as in max_pool2d: a later NaN replaces an earlier one.
+    Positions take = conv[k] > best || conv[k] != conv[k];
+    best = take ? conv[k] : best;
+    position = take ? k : position;
+  }
+  ChannelBlock value = (best > 0 || best != best) ? best : 0;  // ReLU keeps NaN
+  std::memcpy(out, &value, sizeof value);
+  if (winner) {
+    WinnerBytes bytes = __builtin_convertvector(best > 0 ? position : kWindow, WinnerBytes);
+    std::memcpy(winner, &bytes, sizeof bytes);
+  }
 }
 
 // The pooled outputs of one output row for kChannelBlock channels. `rows` is the row's input
