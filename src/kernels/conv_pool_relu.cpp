@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -16,7 +15,10 @@
 namespace fmnist {
 namespace {
 
+using detail::kLanes;
 using detail::kWindow;
+using detail::Lanes;
+using detail::load_lanes;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
@@ -58,71 +60,39 @@ struct Taps {
   }
 };
 
-// The forward pass computes this many channels at once, as one vector per window position,
-// with the block's nine weight vectors held in registers along a row of windows. With a loop
-// over channels per window, GCC kept the sums in memory, and the layer took 480 µs for 32
-// images against 220-240 µs now (AVX2).
-constexpr std::int64_t kChannelBlock = 8;
-using ChannelBlock = float __attribute__((vector_size(kChannelBlock * sizeof(float))));
-
-// By reference: a vector passed by value changes the ABI between the target clones.
-[[gnu::always_inline]] inline void load_block(ChannelBlock& to, const float* from) {
-  std::memcpy(&to, from, sizeof to);
-}
-
 // The input of window position k's tap.
 [[gnu::always_inline]] inline float tap_input(const float* patch, std::int64_t width, int k,
                                               std::int64_t tap) {
   return patch[(k / 2 + tap / kKernel) * width + k % 2 + tap % kKernel];
 }
 
-// relu(max) of the four window positions' sums and, where `winner` is not null, the winning
-// position, as pool_window computes them, in vectors: through pool_window's loop on a copy of
-// the sums, the training forward pass took 4.5 ms for 128 images, against 1.2 ms now (AVX2).
-[[gnu::always_inline]] inline void pool_block(const ChannelBlock (&conv)[kWindow], float* out,
-                                              std::uint8_t* winner) {
-  using Positions = std::int32_t __attribute__((vector_size(kChannelBlock * sizeof(std::int32_t))));
-  using WinnerBytes = std::uint8_t __attribute__((vector_size(kChannelBlock)));
-  ChannelBlock best = conv[0];
-  Positions position = {};
-  for (int k = 1; k < kWindow; ++k) {
-    // NaN wins and stays, as in max_pool2d: a later NaN replaces an earlier one.
-    Positions take = conv[k] > best || conv[k] != conv[k];
-    best = take ? conv[k] : best;
-    position = take ? k : position;
-  }
-  ChannelBlock value = (best > 0 || best != best) ? best : 0;  // ReLU keeps NaN
-  std::memcpy(out, &value, sizeof value);
-  if (winner) {
-    WinnerBytes bytes = __builtin_convertvector(best > 0 ? position : kWindow, WinnerBytes);
-    std::memcpy(winner, &bytes, sizeof bytes);
-  }
-}
-
-// The pooled outputs of one output row for kChannelBlock channels. `rows` is the row's input
-// (its top-left 4x4 patch); `weight`, `bias`, `out` and `winner` (may be null: no gradient
-// will be asked for) start at the block's first channel. Each sum runs in the order of
-// LibTorch's reference: bias first, then taps in scan order.
+// The pooled outputs of one output row for kLanes channels, one vector per window position,
+// with the nine weight vectors held in registers along the row. With a loop over channels per
+// window, GCC kept the sums in memory, and the layer took 480 µs for 32 images against 220-240
+// µs now (AVX2). `rows` is the row's input (its top-left 4x4 patch); `weight`, `bias`, `out`
+// and `winner` (may be null: no gradient will be asked for) start at the vector's first
+// channel. Each sum runs in the order of LibTorch's reference: bias first, then taps in scan
+// order.
 FMNIST_VECTOR_CLONES void forward_row_block(const ConvPoolShape& s, const float* rows,
                                             const float* weight, const float* bias, float* out,
                                             std::uint8_t* winner) {
-  ChannelBlock taps[kTaps];
+  Lanes taps[kTaps];
 #pragma GCC unroll 9
-  for (std::int64_t tap = 0; tap < kTaps; ++tap) load_block(taps[tap], weight + tap * s.c);
-  ChannelBlock first;
-  load_block(first, bias);
+  for (std::int64_t tap = 0; tap < kTaps; ++tap) load_lanes(taps[tap], weight + tap * s.c);
+  Lanes first;
+  load_lanes(first, bias);
   for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
     const float* patch = rows + 2 * ow;
-    ChannelBlock conv[kWindow] = {first, first, first, first};
+    Lanes conv[kWindow] = {first, first, first, first};
 #pragma GCC unroll 9  // the weights stay in registers only if every tap's index is a constant
     for (std::int64_t tap = 0; tap < kTaps; ++tap) {
       for (int k = 0; k < kWindow; ++k) conv[k] += taps[tap] * tap_input(patch, s.in_w, k, tap);
     }
-    pool_block(conv, out + ow * s.c, winner ? winner + ow * s.c : nullptr);
+    detail::pool_lanes(conv, out + ow * s.c, winner ? winner + ow * s.c : nullptr);
   }
 }
 
-// The same for one channel, for channel counts that are not a multiple of kChannelBlock.
+// The same for one channel, for channel counts that are not a multiple of kLanes.
 void forward_row_channel(const ConvPoolShape& s, const float* rows, const float* weight,
                          const float* bias, float* out, std::uint8_t* winner) {
   for (std::int64_t ow = 0; ow < s.out_w; ++ow) {
@@ -169,7 +139,7 @@ void fused_forward(const ConvPoolShape& s, const float* in, const float* weight,
       const float* rows = s.patch(in, image, oh, /*ow=*/0);
       std::int64_t base = s.output_offset(image, oh, /*ow=*/0);
       std::int64_t first = 0;
-      for (; first + kChannelBlock <= s.c; first += kChannelBlock) {
+      for (; first + kLanes <= s.c; first += kLanes) {
         forward_row_block(s, rows, weight + first, bias + first, out + base + first,
                           winner ? winner + base + first : nullptr);
       }
@@ -281,15 +251,11 @@ bool is_3x3_stride_1_unpadded(const torch::nn::Conv2dImpl& conv) {
          ones(o.dilation()) && o.groups() == 1 && unpadded(o) && conv.bias.defined();
 }
 
-bool is_cpu_float(const torch::Tensor& t) {
-  return t.device().is_cpu() && t.scalar_type() == torch::kFloat && !t.is_mkldnn();
-}
-
 // A 3x3 stride-1 unpadded convolution with bias of a CPU float batch at least a window's patch
 // in size: what either fused kernel computes.
 bool takes_fused_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
-  return is_cpu_float(x) && is_cpu_float(conv.weight) && x.dim() == 4 && x.size(2) >= kPatch &&
-         x.size(3) >= kPatch && is_3x3_stride_1_unpadded(conv);
+  return detail::is_cpu_float(x) && detail::is_cpu_float(conv.weight) && x.dim() == 4 &&
+         x.size(2) >= kPatch && x.size(3) >= kPatch && is_3x3_stride_1_unpadded(conv);
 }
 
 // The direct kernel's case: one input channel, and no gradient for the input.

@@ -1,7 +1,8 @@
 #pragma once
 
-// The per-window kernels of the fused max-pool + ReLU ops (pool_relu.cpp, conv_pool_relu.cpp),
-// on channels-last data: one call handles one 2x2 window, all channels.
+// The per-window kernels of the fused max-pool + ReLU ops (pool_relu.cpp, conv_pool_relu.cpp,
+// winograd.cpp), on channels-last data: one call handles one 2x2 window, all channels, or
+// (pool_lanes) one vector of channels.
 //
 // They are branch-free over channels so that the compiler vectorises them: with a branch per
 // element (max_pool2d's form), the random winner positions cost a mispredicted branch every
@@ -32,10 +33,14 @@ inline torch::Tensor empty_channels_last(std::int64_t n, std::int64_t c, std::in
                       torch::TensorOptions(type).memory_format(torch::MemoryFormat::ChannelsLast));
 }
 
+// A dense float tensor on the CPU.
+inline bool is_cpu_float(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && !x.is_mkldnn();
+}
+
 // Whether the kernels here can take x: a 4-d float tensor on the CPU, stored channels-last.
 inline bool is_cpu_float_channels_last(const torch::Tensor& x) {
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 &&
-         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && !x.is_mkldnn();
+  return is_cpu_float(x) && x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
 }
 
 // The four window positions, numbered in the order max_pool2d scans them (row-major), so ties
@@ -84,6 +89,44 @@ inline void pool_window_values(const float* __restrict a, const float* __restric
                                float* __restrict out, std::int64_t channels) {
   for (std::int64_t ch = 0; ch < channels; ++ch) {
     out[ch] = window_max_relu(a[ch], b[ch], c[ch], d[ch]).value;
+  }
+}
+
+// Channels that the convolution kernels compute at once, one vector (GCC's vector extension:
+// one AVX2 register).
+constexpr std::int64_t kLanes = 8;
+using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
+
+// Unaligned vector loads and stores, by reference: a vector passed by value changes the ABI
+// between the kernels' target clones.
+[[gnu::always_inline]] inline void load_lanes(Lanes& to, const float* from) {
+  std::memcpy(&to, from, sizeof to);
+}
+
+[[gnu::always_inline]] inline void store_lanes(float* to, const Lanes& from) {
+  std::memcpy(to, &from, sizeof from);
+}
+
+// pool_window for one vector of channels whose four window positions are in `window`; no
+// winner bytes where `winner` is null. Through pool_window's loop on a copy of the vectors,
+// the first layer's training forward pass took 4.5 ms for 128 images, against 1.2 ms (AVX2).
+[[gnu::always_inline]] inline void pool_lanes(const Lanes (&window)[kWindow], float* out,
+                                              std::uint8_t* winner) {
+  using Positions = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
+  using WinnerBytes = std::uint8_t __attribute__((vector_size(kLanes)));
+  Lanes best = window[0];
+  Positions position = {};
+  for (int k = 1; k < kWindow; ++k) {
+    // NaN wins and stays, as in max_pool2d: a later NaN replaces an earlier one.
+    Positions take = window[k] > best || window[k] != window[k];
+    best = take ? window[k] : best;
+    position = take ? k : position;
+  }
+  Lanes value = (best > 0 || best != best) ? best : 0;  // ReLU keeps NaN
+  store_lanes(out, value);
+  if (winner) {
+    WinnerBytes bytes = __builtin_convertvector(best > 0 ? position : kWindow, WinnerBytes);
+    std::memcpy(winner, &bytes, sizeof bytes);
   }
 }
 

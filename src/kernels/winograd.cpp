@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "pool_window.hpp"
 
@@ -12,19 +11,6 @@ namespace {
 
 constexpr std::int64_t kTile = 4;                    // input tile side
 constexpr std::int64_t kTilePoints = kTile * kTile;  // Winograd-domain points per tile
-constexpr std::int64_t kLanes = 8;                   // channels per vector
-using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
-
-// Unaligned vector loads and stores (by reference: a vector passed by value changes the ABI
-// between the kernels' target clones).
-[[gnu::always_inline]] inline void load(Lanes& to, const float* from) {
-  std::memcpy(&to, from, sizeof to);
-}
-
-[[gnu::always_inline]] inline void store(float* to, const Lanes& from) {
-  std::memcpy(to, &from, sizeof from);
-}
-
 // Shapes of one call: n images of in_h x in_w x ic (channels-last), oc output channels,
 // pooled output out_h x out_w, one tile per pooled output.
 struct TileShape {
@@ -54,7 +40,7 @@ FMNIST_VECTOR_CLONES void transform_input_tile(const TileShape& s, const float* 
     Lanes d[kTile][kTile], t[kTile][kTile];
     for (std::int64_t r = 0; r < kTile; ++r) {
       for (std::int64_t col = 0; col < kTile; ++col) {
-        load(d[r][col], corner + (r * s.in_w + col) * s.ic + c);
+        load_lanes(d[r][col], corner + (r * s.in_w + col) * s.ic + c);
       }
     }
     for (std::int64_t col = 0; col < kTile; ++col) {  // t = B^T d
@@ -68,13 +54,14 @@ FMNIST_VECTOR_CLONES void transform_input_tile(const TileShape& s, const float* 
       Lanes point[kTile] = {t[r][0] - t[r][2], t[r][1] + t[r][2], t[r][2] - t[r][1],
                             t[r][1] - t[r][3]};
       for (std::int64_t col = 0; col < kTile; ++col)
-        store(out + (r * kTile + col) * plane, point[col]);
+        store_lanes(out + (r * kTile + col) * plane, point[col]);
     }
   }
 }
 
 // The 2x2 output tile Y = A^T m A, where A^T = [1 1 1 0; 0 1 -1 -1], plus bias, then
-// relu(max(Y)) into the pooled output. Channels in blocks of kLanes.
+// relu(max(Y)) into the pooled output. Channels in blocks of kLanes. (Adding the bias before
+// the max gives the same floats as after it: rounding is monotone.)
 FMNIST_VECTOR_CLONES void transform_output_tile(const TileShape& s, const float* m,
                                                 const float* bias, std::int64_t tile, float* out) {
   const std::int64_t plane = s.m_plane();
@@ -84,23 +71,20 @@ FMNIST_VECTOR_CLONES void transform_output_tile(const TileShape& s, const float*
     for (std::int64_t col = 0; col < kTile; ++col) {
       Lanes point[kTile];
       for (std::int64_t row = 0; row < kTile; ++row) {
-        load(point[row], from + (row * kTile + col) * plane + c);
+        load_lanes(point[row], from + (row * kTile + col) * plane + c);
       }
       r[0][col] = point[0] + point[1] + point[2];
       r[1][col] = point[1] - point[2] - point[3];
     }
-    Lanes y[4];
+    Lanes y[kWindow];
     for (std::int64_t a = 0; a < 2; ++a) {
       y[2 * a] = r[a][0] + r[a][1] + r[a][2];
       y[2 * a + 1] = r[a][1] - r[a][2] - r[a][3];
     }
-    Lanes best = y[0];
-    for (int k = 1; k < 4; ++k) best = (y[k] > best || y[k] != y[k]) ? y[k] : best;
     Lanes b;
-    load(b, bias + c);
-    best += b;
-    best = (best > 0 || best != best) ? best : 0;
-    store(out + tile * s.oc + c, best);
+    load_lanes(b, bias + c);
+    for (Lanes& output : y) output += b;
+    pool_lanes(y, out + tile * s.oc + c, /*winner=*/nullptr);
   }
 }
 
@@ -128,14 +112,14 @@ template <int kRows>
   Lanes sum[kRows][kColumnVectors] = {};
   for (std::int64_t i = 0; i < ic; ++i) {
     Lanes row[kColumnVectors];
-    for (int c = 0; c < kColumnVectors; ++c) load(row[c], u + i * oc + c * kLanes);
+    for (int c = 0; c < kColumnVectors; ++c) load_lanes(row[c], u + i * oc + c * kLanes);
     for (int r = 0; r < kRows; ++r) {
       const float input = v[r * ic + i];
       for (int c = 0; c < kColumnVectors; ++c) sum[r][c] += row[c] * input;
     }
   }
   for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < kColumnVectors; ++c) store(m + r * oc + c * kLanes, sum[r][c]);
+    for (int c = 0; c < kColumnVectors; ++c) store_lanes(m + r * oc + c * kLanes, sum[r][c]);
   }
 }
 
