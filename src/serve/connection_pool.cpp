@@ -1,5 +1,7 @@
 #include "fmnist/serve/connection_pool.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <utility>
 
 namespace fmnist {
@@ -30,6 +32,11 @@ void ConnectionPool::shutdown() {
 }
 
 void ConnectionPool::work() {
+  // LibTorch sets a thread up on its first call that asks for the thread count (any parallel
+  // op), and that replaces its pthreadpool, whose new worker then spins for some 40 ms on the
+  // other core: here at start-up, not during a connection's first requests (8 % of the
+  // server's CPU samples at 1 client).
+  at::get_num_threads();
   for (;;) {
     std::function<void()> job;
     {
