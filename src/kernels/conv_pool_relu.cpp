@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fmnist/kernels/pool_relu.hpp"
+#include "fmnist/kernels/prepared_weights.hpp"
 #include "pool_window.hpp"
 #include "winograd.hpp"
 
@@ -160,7 +161,9 @@ std::pair<torch::Tensor, torch::Tensor> conv_pool_forward(const torch::Tensor& i
   torch::Tensor out = detail::empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kFloat);
   torch::Tensor winner;
   if (with_winner) winner = detail::empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kUInt8);
-  torch::Tensor weight_by_tap = weight.reshape({s.c, kTaps}).t().contiguous();
+  torch::Tensor weight_by_tap = detail::prepared_weight(weight, WeightForm::kTapMajor, [&] {
+    return weight.reshape({s.c, kTaps}).t().contiguous();
+  });
   fused_forward(s, images.data_ptr<float>(), weight_by_tap.data_ptr<float>(),
                 bias.contiguous().data_ptr<float>(), out.data_ptr<float>(),
                 with_winner ? winner.data_ptr<std::uint8_t>() : nullptr);
@@ -280,16 +283,15 @@ torch::Tensor conv_max_pool2x2_relu(const torch::Tensor& x, torch::nn::Conv2dImp
   if (takes_direct_kernel(x, conv, gradient)) {
     if (gradient) return ConvMaxPool2x2Relu::apply(x, conv.weight, conv.bias);
     // Nothing will ask for a gradient (evaluation, inference): no winner bytes, no autograd.
-    return conv_pool_forward(x.contiguous(), conv.weight.detach(), conv.bias.detach(),
+    return conv_pool_forward(x.contiguous(), conv.weight, conv.bias,
                              /*with_winner=*/false)
         .first;
   }
   if (!gradient && takes_winograd_kernel(x, conv)) {
-    torch::Tensor out =
-        detail::winograd_conv_max_pool2x2_relu(x, conv.weight.detach(), conv.bias.detach());
-    // NaN from Winograd's transforms of an infinite input (a diverged model): LibTorch's path
-    // gives what the direct convolution gives, and NaN where that has NaN.
-    if (!out.isnan().any().item<bool>()) return out;
+    // Undefined for NaN from Winograd's transforms of an infinite input (a diverged model):
+    // LibTorch's path gives what the direct convolution gives, and NaN where that has NaN.
+    torch::Tensor out = detail::winograd_conv_max_pool2x2_relu(x, conv.weight, conv.bias);
+    if (out.defined()) return out;
   }
   return max_pool2x2_relu(conv.forward(x));
 }

@@ -13,7 +13,8 @@ constexpr std::int64_t kWinogradChannels = 16;
 // multiplications per channel pair. Returns the output channels-last. For finite values it
 // equals the direct convolution's up to float rounding (the sums run in another order). Its
 // transforms subtract inputs from each other, so an infinite input gives NaN where the direct
-// convolution gives an infinity: conv_max_pool2x2_relu takes LibTorch's path for such a batch.
+// convolution gives an infinity: where the output holds a NaN, it returns an undefined tensor,
+// and conv_max_pool2x2_relu takes LibTorch's path.
 torch::Tensor winograd_conv_max_pool2x2_relu(const torch::Tensor& x, const torch::Tensor& weight,
                                              const torch::Tensor& bias);
 

@@ -41,12 +41,14 @@ torch::Tensor InferenceModel::logits(const torch::Tensor& inputs) {
 
 torch::Tensor InferenceModel::logits_of(const torch::Tensor& inputs) {
   torch::InferenceMode inference;
+  FrozenWeightsScope frozen(*prepared_weights_);
   std::vector<torch::Tensor> slices = cpu_ ? thread_slices(inputs) : std::vector<torch::Tensor>{};
   if (slices.size() <= 1) return model_->forward(inputs);
   std::vector<torch::Tensor> logits(slices.size());
   at::parallel_for(/*begin=*/0, static_cast<std::int64_t>(slices.size()), /*grain_size=*/1,
                    [&](std::int64_t begin, std::int64_t end) {
                      torch::InferenceMode thread_inference;  // the mode is per thread
+                     FrozenWeightsScope thread_frozen(*prepared_weights_);
                      for (std::int64_t i = begin; i < end; ++i)
                        logits[i] = model_->forward(slices[i]);
                    });

@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "fmnist/kernels/prepared_weights.hpp"
+
 namespace fmnist {
 namespace {
 
@@ -126,6 +128,43 @@ TEST(ConvPoolReluTest, WithoutGradientSeveralChannelsEqualLibTorch) {
     EXPECT_TRUE(fused.is_contiguous(torch::MemoryFormat::ChannelsLast));
     EXPECT_TRUE(torch::equal(fused.isnan(), reference.isnan()));
     expect_close(fused.nan_to_num(), reference.nan_to_num());
+  }
+}
+
+// Outside a FrozenWeightsScope the kernels rearrange the weight on every call: training's
+// optimisers write it in place through its data pointer, which bumps no version counter.
+// The direct kernel (1 input channel) and Winograd.
+TEST(ConvPoolReluTest, WithoutGradientFollowsRawWritesToTheWeight) {
+  for (std::int64_t in_channels : {1, 16}) {
+    torch::nn::Conv2d conv = make_conv(in_channels, 16);
+    torch::Tensor x =
+        torch::rand({2, in_channels, 10, 10}).contiguous(torch::MemoryFormat::ChannelsLast);
+    torch::NoGradGuard no_grad;
+    torch::Tensor before = conv_max_pool2x2_relu(x, *conv);
+    float* weight = conv->weight.data_ptr<float>();
+    for (std::int64_t i = 0; i < conv->weight.numel(); ++i) weight[i] = -2 * weight[i];
+    expect_close(conv_max_pool2x2_relu(x, *conv), torch::max_pool2d(conv->forward(x), 2).relu());
+    EXPECT_FALSE(torch::allclose(before, conv_max_pool2x2_relu(x, *conv)));
+  }
+}
+
+// Within a scope each layer's weight keeps its own forms, and a change LibTorch's version
+// counter sees is rearranged anew.
+TEST(ConvPoolReluTest, FrozenWeightsScopeKeepsEachWeightsForms) {
+  torch::nn::Conv2d first = make_conv(1, 16), second = make_conv(16, 16), third = make_conv(16, 16);
+  third->weight.data().neg_();
+  torch::Tensor x = torch::rand({2, 1, 22, 22}).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::NoGradGuard no_grad;
+  PreparedWeights weights;
+  FrozenWeightsScope frozen(weights);
+  for (int pass = 0; pass < 2; ++pass) {
+    torch::Tensor hidden = conv_max_pool2x2_relu(x, *first);
+    expect_close(hidden, torch::max_pool2d(first->forward(x), 2).relu());
+    for (torch::nn::Conv2d* conv : {&second, &third}) {
+      expect_close(conv_max_pool2x2_relu(hidden, **conv),
+                   torch::max_pool2d((*conv)->forward(hidden), 2).relu());
+    }
+    second->weight.mul_(-2);
   }
 }
 

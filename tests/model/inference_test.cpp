@@ -30,6 +30,24 @@ TEST(InferenceModelTest, EqualsForwardForOneImage) {
                               /*rtol=*/1e-4, /*atol=*/1e-5));
 }
 
+// The kernels keep the forms they make of the weights for the InferenceModel's life only:
+// evaluation during training builds a new one after the optimiser wrote the weights in place
+// through their data pointers, which bumps no version counter.
+TEST(InferenceModelTest, ANewOneSeesWeightsWrittenInPlace) {
+  torch::manual_seed(9);
+  Net model;
+  torch::Tensor inputs = torch::rand({3, 1, kImageSize, kImageSize});
+  torch::Tensor before = InferenceModel(model).logits(inputs);
+  for (torch::Tensor& parameter : model->parameters()) {
+    float* data = parameter.data_ptr<float>();
+    for (std::int64_t i = 0; i < parameter.numel(); ++i) data[i] *= 1.5f;
+  }
+  torch::Tensor after = InferenceModel(model).logits(inputs);
+  EXPECT_FALSE(torch::allclose(before, after));
+  EXPECT_TRUE(
+      torch::allclose(after, reference_logits(model, inputs), /*rtol=*/1e-4, /*atol=*/1e-5));
+}
+
 // A batch runs in slices, several per thread, which must come back whole and in order; 203
 // images on 3 threads make 9 slices, the last ones shorter.
 TEST(InferenceModelTest, SlicesOnSeveralThreadsEqualForward) {
