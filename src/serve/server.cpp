@@ -391,7 +391,8 @@ void ServeApp::predict(const httplib::Request& request, httplib::Response& respo
   }
   BatchResult result;
   try {
-    result = queue_->classify(torch::stack(images));
+    result =
+        queue_->classify(images.size() == 1 ? images.front().unsqueeze(0) : torch::stack(images));
   } catch (const QueueFull& full) {
     response.set_header("Retry-After", "1");
     return reply_error(response, 503, std::string("busy: ") + full.what());

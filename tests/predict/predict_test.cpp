@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "fmnist/base/error.hpp"
@@ -121,6 +123,34 @@ TEST_F(PredictTest, RefusesASaveDirectoryItCannotCreate) {
   std::istringstream in;
   std::ostringstream out;
   EXPECT_THROW(run_predict(save, in, out), UsageError);
+}
+
+// top_classes picks what LibTorch's topk picks, with topk's order: best first, NaN before any
+// number, equal scores by class number.
+TEST(TopClassesTest, OrdersAsTopk) {
+  torch::manual_seed(4);
+  torch::Tensor probabilities = torch::softmax(torch::randn({5, 10}), /*dim=*/1);
+  probabilities[1][3] = probabilities[1][7] = probabilities[1][2] = 0.5;
+  probabilities[2][6] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::vector<ClassScore>> top = top_classes(probabilities, /*top_k=*/3);
+  auto [values, labels] = probabilities.topk(/*k=*/3);
+  ASSERT_EQ(top.size(), 5u);
+  for (std::int64_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(top[i].size(), 3u);
+    for (std::int64_t k = 0; k < 3; ++k) {
+      if (i != 1) {
+        EXPECT_EQ(top[i][k].label, labels[i][k].item<std::int64_t>()) << i << " " << k;
+      }
+      if (i != 2 || k != 0) {
+        EXPECT_FLOAT_EQ(top[i][k].probability, values[i][k].item<float>());
+      }
+    }
+  }
+  EXPECT_EQ(top[1][0].label, 2);
+  EXPECT_EQ(top[1][1].label, 3);
+  EXPECT_EQ(top[1][2].label, 7);
+  EXPECT_TRUE(std::isnan(top[2][0].probability));
+  EXPECT_THROW(top_classes(probabilities, /*top_k=*/11), c10::Error);
 }
 
 }  // namespace

@@ -83,6 +83,7 @@ class BatchQueue {
   };
 
   std::deque<Request*> take_batch(std::unique_lock<std::mutex>& lock);
+  static torch::Tensor concatenated(const std::deque<Request*>& batch);
   void run_batch(const std::deque<Request*>& batch,
                  const std::shared_ptr<const ServedModel>& model);
 
