@@ -254,6 +254,22 @@ torch::Tensor load_image(const std::filesystem::path& path) {
   return decode_image(read_file(path, kMaxImageFileBytes), path.string());
 }
 
+namespace {
+
+// image (contiguous float [H, W]) clamped to [0, 1] as [1, H, W]; NaN stays NaN, as with
+// clamp. In one loop: unsqueeze and clamp took 5 µs of a served image.
+torch::Tensor clamped_01(const torch::Tensor& image) {
+  torch::Tensor out = torch::empty({1, image.size(0), image.size(1)});
+  const float* from = image.data_ptr<float>();
+  float* to = out.data_ptr<float>();
+  for (std::int64_t i = 0; i < image.numel(); ++i) {
+    to[i] = from[i] < 0 ? 0 : from[i] > 1 ? 1 : from[i];
+  }
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& name) {
   if (gray.dim() != 2 || gray.numel() == 0 || !gray.is_floating_point()) {
     throw ImageError(name + ": not a grayscale image");  // not what decode_image returns
@@ -266,9 +282,7 @@ torch::Tensor preprocess_image(const torch::Tensor& gray, const std::string& nam
   }
   // Already in the data set's format (e.g. its own images saved as PNGs): the model sees it as
   // is, so that predict agrees with eval; re-cropping would move and resample it.
-  if (image.size(0) == kImageSize && image.size(1) == kImageSize) {
-    return image.unsqueeze(0).clamp(0, 1);
-  }
+  if (image.size(0) == kImageSize && image.size(1) == kImageSize) return clamped_01(image);
   image = (image - background).div_(brightest - background).clamp_(0, 1);
   torch::Tensor item_pixels = image > kItemThreshold;
   auto [top, bottom] = extent(item_pixels.any(/*dim=*/1));

@@ -36,6 +36,8 @@ FrozenWeightsScope::~FrozenWeightsScope() { frozen_weights = previous_; }
 
 namespace detail {
 
+bool weights_frozen() { return frozen_weights != nullptr; }
+
 torch::Tensor prepared_weight(const torch::Tensor& weight, WeightForm form,
                               const std::function<torch::Tensor()>& prepare) {
   return frozen_weights ? frozen_weights->get(weight, form, prepare) : prepare();

@@ -18,11 +18,10 @@ namespace {
 constexpr std::int64_t kSliceImages = 32;
 
 // As many slices for every thread, as even as they divide.
-std::vector<torch::Tensor> thread_slices(const torch::Tensor& inputs) {
-  const std::int64_t images = inputs.size(0);
+std::int64_t slice_count(std::int64_t images) {
   const std::int64_t threads = at::in_parallel_region() ? 1 : at::get_num_threads();
   const std::int64_t per_thread = (images + threads * kSliceImages - 1) / (threads * kSliceImages);
-  return inputs.tensor_split(std::max<std::int64_t>(1, std::min(images, threads * per_thread)));
+  return std::max<std::int64_t>(1, std::min(images, threads * per_thread));
 }
 
 }  // namespace
@@ -42,8 +41,9 @@ torch::Tensor InferenceModel::logits(const torch::Tensor& inputs) {
 torch::Tensor InferenceModel::logits_of(const torch::Tensor& inputs) {
   torch::InferenceMode inference;
   FrozenWeightsScope frozen(*prepared_weights_);
-  std::vector<torch::Tensor> slices = cpu_ ? thread_slices(inputs) : std::vector<torch::Tensor>{};
-  if (slices.size() <= 1) return model_->forward(inputs);
+  const std::int64_t count = cpu_ ? slice_count(inputs.size(0)) : 1;
+  if (count == 1) return model_->forward(inputs);
+  std::vector<torch::Tensor> slices = inputs.tensor_split(count);
   std::vector<torch::Tensor> logits(slices.size());
   at::parallel_for(/*begin=*/0, static_cast<std::int64_t>(slices.size()), /*grain_size=*/1,
                    [&](std::int64_t begin, std::int64_t end) {

@@ -126,8 +126,12 @@ torch::Tensor NetImpl::forward_cnn(torch::Tensor x, const torch::Tensor& dropout
   };
   x = conv_block(x, conv1_, bn1_, "1");
   x = conv_block(x, conv2_, bn2_, "2");
-  x = step("flatten", x.flatten(/*start_dim=*/1));
-  x = step("fc1", linear_layer(x, *fc1_));
+  if (trace) {
+    x = step("flatten", x.flatten(/*start_dim=*/1));
+    x = step("fc1", linear_layer(x, *fc1_));
+  } else {
+    x = flatten_linear_layer(x, *fc1_);
+  }
   if (bn3_) x = step("bn3", bn3_(x));
   x.relu_();
   x = step("dropout", is_training() && dropout_mask.defined() ? x * dropout_mask : dropout_(x));

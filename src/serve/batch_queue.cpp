@@ -36,6 +36,7 @@ ServedModel::ServedModel(Checkpoint checkpoint_in, std::string path_in, bool tta
     : checkpoint(std::move(checkpoint_in)),
       path(std::move(path_in)),
       info_json(format_checkpoint_json(checkpoint, path)),
+      device(checkpoint.model->parameters().front().device()),
       inference(std::make_unique<InferenceModel>(checkpoint.model, tta)) {}
 
 BatchQueue::BatchQueue(std::shared_ptr<const ServedModel> model, BatchOptions options,
@@ -100,8 +101,7 @@ void BatchQueue::run_batch(const std::deque<Request*>& batch,
     torch::InferenceMode inference;
     torch::Tensor all = batch.size() == 1 ? batch.front()->images : concatenated(batch);
     use_threads_here(all.size(0) < kParallelBatch ? 1 : options_.threads);
-    const torch::Device device = model->checkpoint.model->parameters().front().device();
-    if (device != all.device()) all = all.to(device);
+    if (model->device != all.device()) all = all.to(model->device);
     torch::Tensor probabilities = torch::softmax(model->inference->logits(all), /*dim=*/1);
     if (!probabilities.is_cpu()) probabilities = probabilities.cpu();
     if (on_batch_) on_batch_(all.size(0));

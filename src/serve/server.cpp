@@ -168,7 +168,7 @@ std::vector<Upload> uploads_of(const httplib::Request& request, int& status) {
 // Throws CheckpointError unless the model answers one image with finite probabilities.
 void check_model(const ServedModel& model) {
   torch::InferenceMode inference;
-  torch::Device device = model.checkpoint.model->parameters().front().device();
+  const torch::Device device = model.device;
   torch::Tensor logits =
       model.inference->logits(torch::full({1, 1, kImageSize, kImageSize}, 0.5, device));
   const auto classes = static_cast<std::int64_t>(model.checkpoint.class_names.size());
@@ -470,7 +470,7 @@ void run_serve(const ServeOptions& options) {
   warn_if_tta_unsuited(model->checkpoint, options.model_path, options.tta);
   spdlog::info("serving {} (epoch {}) on http://{}:{} (batches up to {} images, device {})",
                options.model_path, model->checkpoint.epoch, options.host, port, options.max_batch,
-               describe_device(model->checkpoint.model->parameters().front().device()));
+               describe_device(model->device));
   SignalWatcher watcher(app);
   app.listen();
   spdlog::info("stopped");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fmnist/kernels/prepared_weights.hpp"
+
 namespace fmnist {
 namespace {
 
@@ -24,6 +26,38 @@ TEST(LinearLayerTest, OtherInputsTakeTheLayersForward) {
   EXPECT_TRUE(torch::equal(linear_layer(rows, *layer), layer->forward(rows)));
   torch::Tensor row = linear_layer(rows.slice(/*dim=*/0, 0, 1), *layer);
   EXPECT_TRUE(row.requires_grad());
+}
+
+// A channels-last input in a FrozenWeightsScope is read as it lies, against the weight's
+// columns reordered: the same products as the layer's on the flattened input. One row and
+// several, twice each (the second time with the kept weight).
+TEST(LinearLayerTest, FlattenedChannelsLastInputEqualsForward) {
+  torch::manual_seed(6);
+  torch::nn::Linear layer(3 * 4 * 5, 7);
+  torch::NoGradGuard no_grad;
+  PreparedWeights weights;
+  FrozenWeightsScope frozen(weights);
+  for (std::int64_t rows : {1, 3, 1, 3}) {
+    torch::Tensor x = torch::randn({rows, 3, 4, 5}).contiguous(torch::MemoryFormat::ChannelsLast);
+    torch::Tensor expected = layer->forward(x.flatten(/*start_dim=*/1));
+    torch::Tensor got = flatten_linear_layer(x, *layer);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::allclose(got, expected, /*rtol=*/1e-5, /*atol=*/1e-6));
+  }
+}
+
+// Outside a scope, or with a gradient, the input is flattened for the layer.
+TEST(LinearLayerTest, FlattenedInputOtherwiseTakesTheLayersForward) {
+  torch::manual_seed(6);
+  torch::nn::Linear layer(3 * 4 * 5, 7);
+  torch::Tensor x = torch::randn({2, 3, 4, 5}).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor expected = layer->forward(x.flatten(/*start_dim=*/1));
+  EXPECT_TRUE(torch::equal(flatten_linear_layer(x, *layer), expected));
+  PreparedWeights weights;
+  FrozenWeightsScope frozen(weights);
+  torch::Tensor with_gradient = flatten_linear_layer(x, *layer);
+  EXPECT_TRUE(with_gradient.requires_grad());
+  EXPECT_TRUE(torch::equal(with_gradient, expected));
 }
 
 }  // namespace

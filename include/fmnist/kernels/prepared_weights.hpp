@@ -10,8 +10,9 @@ namespace fmnist {
 
 // What a kernel makes of a weight before it computes with it.
 enum class WeightForm {
-  kWinograd,  // Winograd's transformed filters (kernels/winograd)
-  kTapMajor,  // the first convolution's weight as [tap][channel]
+  kWinograd,             // Winograd's transformed filters (kernels/winograd)
+  kTapMajor,             // the first convolution's weight as [tap][channel]
+  kChannelsLastColumns,  // a fully connected layer's weight, its inputs in channels-last order
 };
 
 // The forms of weights that do not change, kept across forward passes: an InferenceModel's.
@@ -53,6 +54,9 @@ class FrozenWeightsScope {
 };
 
 namespace detail {
+
+// Whether this thread runs in a FrozenWeightsScope.
+bool weights_frozen();
 
 // `weight`'s form from this thread's FrozenWeightsScope, or `prepare()` outside one.
 torch::Tensor prepared_weight(const torch::Tensor& weight, WeightForm form,

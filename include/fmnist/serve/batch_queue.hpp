@@ -24,6 +24,7 @@ struct ServedModel {
   Checkpoint checkpoint;
   std::string path;
   std::string info_json;  // what `fmnist info --json` writes about it
+  torch::Device device;   // where its parameters are
   std::unique_ptr<InferenceModel> inference;
 };
 
