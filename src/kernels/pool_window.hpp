@@ -97,14 +97,20 @@ inline void pool_window_values(const float* __restrict a, const float* __restric
 constexpr std::int64_t kLanes = 8;
 using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
 
+// Lanes at any float's address, which may alias floats: one unaligned vector move. A memcpy
+// into a vector held in an array (transform_output_tile's) compiled to two 16-byte moves
+// through the stack, and the 32-byte load of the vector then stalled on store forwarding.
+using UnalignedLanes =
+    float __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float)), may_alias));
+
 // Unaligned vector loads and stores, by reference: a vector passed by value changes the ABI
 // between the kernels' target clones.
 [[gnu::always_inline]] inline void load_lanes(Lanes& to, const float* from) {
-  std::memcpy(&to, from, sizeof to);
+  to = *reinterpret_cast<const UnalignedLanes*>(from);
 }
 
 [[gnu::always_inline]] inline void store_lanes(float* to, const Lanes& from) {
-  std::memcpy(to, &from, sizeof from);
+  *reinterpret_cast<UnalignedLanes*>(to) = from;
 }
 
 // pool_window for one vector of channels whose four window positions are in `window`; no
