@@ -161,9 +161,10 @@ std::pair<torch::Tensor, torch::Tensor> conv_pool_forward(const torch::Tensor& i
   torch::Tensor out = detail::empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kFloat);
   torch::Tensor winner;
   if (with_winner) winner = detail::empty_channels_last(s.n, s.c, s.out_h, s.out_w, torch::kUInt8);
-  torch::Tensor weight_by_tap = detail::prepared_weight(weight, WeightForm::kTapMajor, [&] {
-    return weight.reshape({s.c, kTaps}).t().contiguous();
-  });
+  torch::Tensor weight_by_tap =
+      detail::prepared_weight(weight, WeightForm::kTapMajor, /*layout=*/0, [&] {
+        return weight.reshape({s.c, kTaps}).t().contiguous();
+      });
   fused_forward(s, images.data_ptr<float>(), weight_by_tap.data_ptr<float>(),
                 bias.contiguous().data_ptr<float>(), out.data_ptr<float>(),
                 with_winner ? winner.data_ptr<std::uint8_t>() : nullptr);

@@ -36,7 +36,7 @@ torch::Tensor flatten_linear_layer(const torch::Tensor& x, torch::nn::LinearImpl
   }
   const std::int64_t c = x.size(1), h = x.size(2), w = x.size(3);
   torch::Tensor weight =
-      detail::prepared_weight(layer.weight, WeightForm::kChannelsLastColumns, [&] {
+      detail::prepared_weight(layer.weight, WeightForm::kChannelsLastColumns, /*layout=*/c, [&] {
         return layer.weight.reshape({-1, c, h, w}).permute({0, 2, 3, 1}).reshape({-1, h * w * c});
       });
   return affine(x.permute({0, 2, 3, 1}).reshape({x.size(0), h * w * c}), weight, layer.bias);

@@ -100,8 +100,10 @@ using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
 // Lanes at any float's address, which may alias floats: one unaligned vector move. A memcpy
 // into a vector held in an array (transform_output_tile's) compiled to two 16-byte moves
 // through the stack, and the 32-byte load of the vector then stalled on store forwarding.
-using UnalignedLanes =
-    float __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float)), may_alias));
+// The typedef form: in a using-declaration's attributes clang ignores `aligned` and kept 32.
+typedef float UnalignedLanes
+    __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float)), may_alias));
+static_assert(alignof(UnalignedLanes) == alignof(float));
 
 // Unaligned vector loads and stores, by reference: a vector passed by value changes the ABI
 // between the kernels' target clones.

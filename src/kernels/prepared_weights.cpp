@@ -13,18 +13,20 @@ std::int64_t version_of(const torch::Tensor& weight) {
 }  // namespace
 
 torch::Tensor PreparedWeights::get(const torch::Tensor& weight, WeightForm form,
-                                   const std::function<torch::Tensor()>& prepare) {
-  const c10::TensorImpl* owner = weight.unsafeGetTensorImpl();
+                                   std::int64_t layout,
+                                   c10::function_ref<torch::Tensor()> prepare) {
   const void* data = weight.data_ptr();
   const std::int64_t version = version_of(weight);
   std::lock_guard<std::mutex> lock(mutex_);
   for (Entry& entry : entries_) {
-    if (entry.owner != owner || entry.form != form) continue;
-    if (entry.data != data || entry.version != version)
-      entry = {owner, form, data, version, prepare()};
+    if (!entry.weight.is_same(weight) || entry.form != form || entry.layout != layout) continue;
+    if (!entry.storage.is_alias_of(weight.storage()) || entry.data != data ||
+        entry.version != version) {
+      entry = {weight, weight.storage(), data, form, layout, version, prepare()};
+    }
     return entry.prepared;
   }
-  entries_.push_back({owner, form, data, version, prepare()});
+  entries_.push_back({weight, weight.storage(), data, form, layout, version, prepare()});
   return entries_.back().prepared;
 }
 
@@ -38,9 +40,9 @@ namespace detail {
 
 bool weights_frozen() { return frozen_weights != nullptr; }
 
-torch::Tensor prepared_weight(const torch::Tensor& weight, WeightForm form,
-                              const std::function<torch::Tensor()>& prepare) {
-  return frozen_weights ? frozen_weights->get(weight, form, prepare) : prepare();
+torch::Tensor prepared_weight(const torch::Tensor& weight, WeightForm form, std::int64_t layout,
+                              c10::function_ref<torch::Tensor()> prepare) {
+  return frozen_weights ? frozen_weights->get(weight, form, layout, prepare) : prepare();
 }
 
 }  // namespace detail

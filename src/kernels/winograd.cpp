@@ -197,8 +197,8 @@ torch::Tensor winograd_conv_max_pool2x2_relu(const torch::Tensor& x, const torch
   at::parallel_for(0, s.tiles(), /*grain_size=*/16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t tile = begin; tile < end; ++tile) transform_input_tile(s, in, tile, v_data);
   });
-  torch::Tensor u =
-      prepared_weight(weight, WeightForm::kWinograd, [&] { return transform_weight(s, weight); });
+  torch::Tensor u = prepared_weight(weight, WeightForm::kWinograd, /*layout=*/0,
+                                    [&] { return transform_weight(s, weight); });
   torch::Tensor m = torch::empty({kTilePoints * s.m_plane()});
   const float* u_data = u.data_ptr<float>();
   float* m_data = m.data_ptr<float>();

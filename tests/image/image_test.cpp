@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "fmnist/base/error.hpp"
 #include "test_util.hpp"
 
@@ -189,6 +191,17 @@ TEST(ImageTest, PreprocessLeavesTwentyEightSquareImagesAsTheyAre) {
   torch::Tensor input = preprocess_image(decode_image(testing::png_bytes(item), "t.png"), "t.png");
   EXPECT_TRUE(torch::allclose(input, item.permute({2, 0, 1}).to(torch::kFloat32) / 255,
                               /*rtol=*/0, /*atol=*/1e-6));
+}
+
+// A 28x28 float image (not one decode_image makes) is only clamped to [0, 1], infinities too.
+TEST(ImageTest, PreprocessClampsATwentyEightSquareFloatImage) {
+  torch::Tensor gray = torch::zeros({28, 28});
+  gray.slice(0, 5, 20).slice(1, 6, 18).fill_(0.7);
+  gray[8][9] = 1.5;
+  gray[9][9] = std::numeric_limits<float>::infinity();
+  gray[10][9] = -0.25;
+  torch::Tensor input = preprocess_image(gray, "float");
+  EXPECT_TRUE(torch::equal(input, gray.unsqueeze(0).clamp(0, 1)));
 }
 
 // A product photo of a data-set image: the item cropped to its pixels, scaled up `scale` times

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "fmnist/kernels/prepared_weights.hpp"
 
 namespace fmnist {
@@ -58,6 +60,24 @@ TEST(LinearLayerTest, FlattenedInputOtherwiseTakesTheLayersForward) {
   torch::Tensor with_gradient = flatten_linear_layer(x, *layer);
   EXPECT_TRUE(with_gradient.requires_grad());
   EXPECT_TRUE(torch::equal(with_gradient, expected));
+}
+
+// In one scope, the same layer after inputs of other channel counts (the reordered columns
+// depend on them), and after a channels-first input, which is flattened as it is.
+TEST(LinearLayerTest, FlattenedInputsOfOtherShapesEqualForward) {
+  torch::manual_seed(6);
+  torch::nn::Linear layer(3 * 4 * 5, 7);
+  torch::NoGradGuard no_grad;
+  PreparedWeights weights;
+  FrozenWeightsScope frozen(weights);
+  for (std::vector<std::int64_t> shape : {std::vector<std::int64_t>{2, 3, 4, 5}, {2, 5, 3, 4}}) {
+    for (auto format : {torch::MemoryFormat::ChannelsLast, torch::MemoryFormat::Contiguous}) {
+      torch::Tensor x = torch::randn(shape).contiguous(format);
+      EXPECT_TRUE(torch::allclose(flatten_linear_layer(x, *layer),
+                                  layer->forward(x.flatten(/*start_dim=*/1)), /*rtol=*/1e-5,
+                                  /*atol=*/1e-6));
+    }
+  }
 }
 
 }  // namespace

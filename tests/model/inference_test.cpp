@@ -48,6 +48,19 @@ TEST(InferenceModelTest, ANewOneSeesWeightsWrittenInPlace) {
       torch::allclose(after, reference_logits(model, inputs), /*rtol=*/1e-4, /*atol=*/1e-5));
 }
 
+// With batch norm, fc1 follows bn2 and the pooling: the same kernels, the same logits.
+TEST(InferenceModelTest, EqualsForwardWithBatchNorm) {
+  torch::manual_seed(10);
+  Net model(kCnnBnArch);
+  model->train();
+  model->forward(torch::rand({8, 1, kImageSize, kImageSize}));  // running statistics not 0/1
+  for (std::int64_t images : {1, 5}) {
+    torch::Tensor inputs = torch::rand({images, 1, kImageSize, kImageSize});
+    EXPECT_TRUE(torch::allclose(InferenceModel(model).logits(inputs),
+                                reference_logits(model, inputs), /*rtol=*/1e-4, /*atol=*/1e-5));
+  }
+}
+
 // A batch runs in slices, several per thread, which must come back whole and in order; 203
 // images on 3 threads make 9 slices, the last ones shorter.
 TEST(InferenceModelTest, SlicesOnSeveralThreadsEqualForward) {

@@ -125,8 +125,8 @@ TEST_F(PredictTest, RefusesASaveDirectoryItCannotCreate) {
   EXPECT_THROW(run_predict(save, in, out), UsageError);
 }
 
-// top_classes picks what LibTorch's topk picks, with topk's order: best first, NaN before any
-// number, equal scores by class number.
+// top_classes picks what LibTorch's topk picks, in topk's order: best first, NaN before any
+// number; equal scores by class number, where topk's order is unspecified.
 TEST(TopClassesTest, OrdersAsTopk) {
   torch::manual_seed(4);
   torch::Tensor probabilities = torch::softmax(torch::randn({5, 10}), /*dim=*/1);
@@ -151,6 +151,15 @@ TEST(TopClassesTest, OrdersAsTopk) {
   EXPECT_EQ(top[1][2].label, 7);
   EXPECT_TRUE(std::isnan(top[2][0].probability));
   EXPECT_THROW(top_classes(probabilities, /*top_k=*/11), c10::Error);
+}
+
+// Equal scores go to the lower class number; double scores keep their precision.
+TEST(TopClassesTest, TiesGoToTheLowerClassAndDoublesStayDoubles) {
+  std::vector<std::vector<ClassScore>> top = top_classes(torch::full({1, 10}, 0.1), /*top_k=*/3);
+  ASSERT_EQ(top[0].size(), 3u);
+  for (std::int64_t k = 0; k < 3; ++k) EXPECT_EQ(top[0][k].label, k);
+  top = top_classes(torch::full({1, 10}, 0.1, torch::kDouble), /*top_k=*/1);
+  EXPECT_EQ(top[0][0].probability, 0.1);
 }
 
 }  // namespace

@@ -33,8 +33,9 @@ struct PredictOptions {
 std::vector<std::vector<ClassScore>> classify(InferenceModel& model, const torch::Tensor& inputs,
                                               std::int64_t top_k);
 
-// The `top_k` largest of each row of class probabilities [N, classes], best first: what
-// classify returns, for probabilities computed elsewhere (fmnist serve's batches).
+// The `top_k` largest of each row of class probabilities [N, classes], best first (equal ones
+// by class number): what classify returns, for probabilities computed elsewhere (fmnist
+// serve's batches).
 std::vector<std::vector<ClassScore>> top_classes(const torch::Tensor& probabilities,
                                                  std::int64_t top_k);
 
