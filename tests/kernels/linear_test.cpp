@@ -30,24 +30,6 @@ TEST(LinearLayerTest, OtherInputsTakeTheLayersForward) {
   EXPECT_TRUE(row.requires_grad());
 }
 
-// A channels-last input in a FrozenWeightsScope is read as it lies, against the weight's
-// columns reordered: the same products as the layer's on the flattened input. One row and
-// several, twice each (the second time with the kept weight).
-TEST(LinearLayerTest, FlattenedChannelsLastInputEqualsForward) {
-  torch::manual_seed(6);
-  torch::nn::Linear layer(3 * 4 * 5, 7);
-  torch::NoGradGuard no_grad;
-  PreparedWeights weights;
-  FrozenWeightsScope frozen(weights);
-  for (std::int64_t rows : {1, 3, 1, 3}) {
-    torch::Tensor x = torch::randn({rows, 3, 4, 5}).contiguous(torch::MemoryFormat::ChannelsLast);
-    torch::Tensor expected = layer->forward(x.flatten(/*start_dim=*/1));
-    torch::Tensor got = flatten_linear_layer(x, *layer);
-    ASSERT_EQ(got.sizes(), expected.sizes());
-    EXPECT_TRUE(torch::allclose(got, expected, /*rtol=*/1e-5, /*atol=*/1e-6));
-  }
-}
-
 // Outside a scope, or with a gradient, the input is flattened for the layer.
 TEST(LinearLayerTest, FlattenedInputOtherwiseTakesTheLayersForward) {
   torch::manual_seed(6);
@@ -62,20 +44,25 @@ TEST(LinearLayerTest, FlattenedInputOtherwiseTakesTheLayersForward) {
   EXPECT_TRUE(torch::equal(with_gradient, expected));
 }
 
-// In one scope, the same layer after inputs of other channel counts (the reordered columns
-// depend on them), and after a channels-first input, which is flattened as it is.
-TEST(LinearLayerTest, FlattenedInputsOfOtherShapesEqualForward) {
+// A channels-last input in a FrozenWeightsScope is read as it lies, against the weight's
+// columns reordered: the same products as the layer's on the flattened input. One row and
+// several, each twice (the second time with the kept weight); then, in the same scope, other
+// channel counts (the reordered columns depend on them) and channels-first inputs, which are
+// flattened as they are.
+TEST(LinearLayerTest, FlattenedInputsInAScopeEqualForward) {
   torch::manual_seed(6);
   torch::nn::Linear layer(3 * 4 * 5, 7);
   torch::NoGradGuard no_grad;
   PreparedWeights weights;
   FrozenWeightsScope frozen(weights);
-  for (std::vector<std::int64_t> shape : {std::vector<std::int64_t>{2, 3, 4, 5}, {2, 5, 3, 4}}) {
+  using Shape = std::vector<std::int64_t>;
+  for (Shape shape : {Shape{1, 3, 4, 5}, {1, 3, 4, 5}, {3, 3, 4, 5}, {3, 3, 4, 5}, {2, 5, 3, 4}}) {
     for (auto format : {torch::MemoryFormat::ChannelsLast, torch::MemoryFormat::Contiguous}) {
       torch::Tensor x = torch::randn(shape).contiguous(format);
-      EXPECT_TRUE(torch::allclose(flatten_linear_layer(x, *layer),
-                                  layer->forward(x.flatten(/*start_dim=*/1)), /*rtol=*/1e-5,
-                                  /*atol=*/1e-6));
+      torch::Tensor expected = layer->forward(x.flatten(/*start_dim=*/1));
+      torch::Tensor got = flatten_linear_layer(x, *layer);
+      ASSERT_EQ(got.sizes(), expected.sizes());
+      EXPECT_TRUE(torch::allclose(got, expected, /*rtol=*/1e-5, /*atol=*/1e-6));
     }
   }
 }
