@@ -25,8 +25,10 @@ void use_threads_here(int threads) {
 
 }  // namespace
 
-// The images of every request of a batch, in one tensor.
+// The images of every request of a batch, in one tensor; a lone request's own, without cat's
+// copy.
 torch::Tensor BatchQueue::concatenated(const std::deque<Request*>& batch) {
+  if (batch.size() == 1) return batch.front()->images;
   std::vector<torch::Tensor> images;
   for (const Request* request : batch) images.push_back(request->images);
   return torch::cat(images);
@@ -99,7 +101,7 @@ void BatchQueue::run_batch(const std::deque<Request*>& batch,
                            const std::shared_ptr<const ServedModel>& model) {
   try {
     torch::InferenceMode inference;
-    torch::Tensor all = batch.size() == 1 ? batch.front()->images : concatenated(batch);
+    torch::Tensor all = concatenated(batch);
     use_threads_here(all.size(0) < kParallelBatch ? 1 : options_.threads);
     if (model->device != all.device()) all = all.to(model->device);
     torch::Tensor probabilities = torch::softmax(model->inference->logits(all), /*dim=*/1);

@@ -168,9 +168,8 @@ std::vector<Upload> uploads_of(const httplib::Request& request, int& status) {
 // Throws CheckpointError unless the model answers one image with finite probabilities.
 void check_model(const ServedModel& model) {
   torch::InferenceMode inference;
-  const torch::Device device = model.device;
   torch::Tensor logits =
-      model.inference->logits(torch::full({1, 1, kImageSize, kImageSize}, 0.5, device));
+      model.inference->logits(torch::full({1, 1, kImageSize, kImageSize}, 0.5, model.device));
   const auto classes = static_cast<std::int64_t>(model.checkpoint.class_names.size());
   if (logits.sizes() != torch::IntArrayRef{1, classes} || !logits.isfinite().all().item<bool>()) {
     throw CheckpointError(model.path + ": the model does not give finite scores for every class");
