@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "fmnist/base/error.hpp"
+#include "fmnist/base/exit.hpp"
 #include "fmnist/base/logging.hpp"
 #include "fmnist/base/suggest.hpp"
 #include "fmnist/base/version.hpp"
@@ -152,9 +153,7 @@ int run(int argc, char** argv) {
   return fmnist::kExitOk;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_and_report(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const fmnist::AlreadyReported& e) {
@@ -167,3 +166,7 @@ int main(int argc, char** argv) {
     return fmnist::kExitRuntimeError;
   }
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { fmnist::exit_skipping_destructors(run_and_report(argc, argv)); }
