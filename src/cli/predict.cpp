@@ -1,6 +1,8 @@
 #include <iostream>
 #include <memory>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "cli/commands.hpp"
 #include "fmnist/predict/predict.hpp"
 
@@ -29,6 +31,9 @@ void add_predict_command(CLI::App& app) {
   command->add_flag("--tta", options->tta,
                     "Test-time augmentation: average each image's scores with its mirror's");
   add_runtime_flags(*command, options->device, options->threads);
+  command->get_option("--threads")
+      ->description(fmt::format("CPU threads (0: one per core from {} images on, one below)",
+                                kImagesWorthThreads));
   command->callback([options] { run_predict(*options, std::cin, std::cout); });
 }
 

@@ -151,17 +151,21 @@ std::string saved_input_name(std::size_t index, const std::string& input) {
   return fmt::format("{:06d}-{}.png", index + 1, stem);
 }
 
+int predict_threads(int requested, std::size_t images) {
+  return requested == 0 && images < kImagesWorthThreads ? 1 : requested;
+}
+
 void run_predict(const PredictOptions& options, std::istream& in, std::ostream& out) {
   OutputFormat format = parse_output_format(options.format);
   check_options(options);
   if (!options.save_input_dir.empty()) {
     make_output_directory(options.save_input_dir, "--save-input " + options.save_input_dir);
   }
-  configure_runtime(options.threads);
+  InputList inputs = collect_inputs(options.inputs, in);
+  configure_runtime(predict_threads(options.threads, inputs.paths.size()));
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   warn_if_tta_unsuited(checkpoint, options.model_path, options.tta);
-  InputList inputs = collect_inputs(options.inputs, in);
   auto writer = make_prediction_writer(format, out, checkpoint.class_names, options.top_k);
   ChunkPredictor predictor(options, checkpoint.model, device, *writer);
   std::size_t failures = inputs.failures;

@@ -127,6 +127,13 @@ TEST_F(PredictTest, RefusesASaveDirectoryItCannotCreate) {
 
 // top_classes picks what LibTorch's topk picks, in topk's order: best first, NaN before any
 // number; equal scores by class number, where topk's order is unspecified.
+TEST(PredictThreadsTest, FewImagesRunOnOneThreadUnlessAskedOtherwise) {
+  EXPECT_EQ(predict_threads(/*requested=*/0, /*images=*/1), 1);
+  EXPECT_EQ(predict_threads(/*requested=*/0, kImagesWorthThreads - 1), 1);
+  EXPECT_EQ(predict_threads(/*requested=*/0, kImagesWorthThreads), 0);
+  EXPECT_EQ(predict_threads(/*requested=*/2, /*images=*/1), 2);
+}
+
 TEST(TopClassesTest, OrdersAsTopk) {
   torch::manual_seed(4);
   torch::Tensor probabilities = torch::softmax(torch::randn({5, 10}), /*dim=*/1);

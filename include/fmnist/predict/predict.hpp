@@ -17,6 +17,11 @@ namespace fmnist {
 // Images per forward pass: bounds memory whatever the number of inputs.
 inline constexpr std::int64_t kPredictBatchSize = 256;
 
+// Starting LibTorch's thread pools takes 10-15 ms, as long as one thread needs for a few
+// hundred images: a cold predict of one image took 306-310 ms on one thread against 319-324 ms
+// on two (2 cores). Fewer images than this run on one thread unless --threads says otherwise.
+inline constexpr std::size_t kImagesWorthThreads = 64;
+
 struct PredictOptions {
   std::vector<std::string> inputs;  // files, directories, "-" for paths on stdin
   std::string model_path = "model.pt";
@@ -43,6 +48,10 @@ std::vector<std::vector<ClassScore>> top_classes(const torch::Tensor& probabilit
 // "000001-bag.png" for "photos/bag.jpg", numbered so same-named files from different
 // directories stay apart.
 std::string saved_input_name(std::size_t index, const std::string& input);
+
+// The intra-op threads for `images` inputs when --threads asked for `requested` (0: one per
+// core): one for fewer than kImagesWorthThreads unless asked for explicitly.
+int predict_threads(int requested, std::size_t images);
 
 // `fmnist predict`: expands `options.inputs` (see collect_inputs; "-" reads `in`), runs the
 // images through the model `batch_size` at a time and writes one prediction per input to
