@@ -318,7 +318,7 @@ wait_for_port() {
 # per client) with one 28x28 PNG per request: 1 client for latency, 16 for throughput, after a
 # warm-up; then each server's peak RSS.
 bench_serve() {
-  local requests=2000 many=16 many_requests=200 fm_pid py_pid fm_port py_port name port
+  local requests=2000 rounds=4 many=16 many_requests=200 fm_pid py_pid fm_port py_port name port
   [[ $quick == 0 ]] || { requests=200; many_requests=20; }
   g++ -O2 -std=c++17 -pthread "$helpers/serve_load.cpp" -o "$tmp/serve_load" \
     $(pkg-config --cflags --libs cpp-httplib) || die "could not build serve_load"
@@ -335,12 +335,27 @@ bench_serve() {
     port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
     "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 50 >/dev/null  # warm-up
   done
-  for name in fm py; do
-    port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
-    log "serving, $name: 1 client x $requests requests"
-    "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 "$requests" >"$tmp/load.out"
-    record_output "serve_${name}_1c_" "$tmp/load.out"
+  # The 1-client latencies in alternating rounds, each server's the median of its rounds: this
+  # machine's speed drifts by a fifth within minutes, and back-to-back runs put the drift into
+  # the ratio.
+  log "serving, 1 client: $rounds alternating rounds of $((requests / rounds)) requests each"
+  for round in $(seq "$rounds"); do
+    for name in fm py; do
+      port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
+      "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 $((requests / rounds)) \
+        >"$tmp/load_${name}_$round.out"
+    done
   done
+  for name in fm py; do
+    record "serve_${name}_1c_median_ms" \
+      "$(sed -n 's/^median_ms=//p' "$tmp"/load_${name}_*.out | median)"
+    record "serve_${name}_1c_errors" \
+      "$(sed -n 's/^errors=//p' "$tmp"/load_${name}_*.out | awk '{n += $1} END {print n}')"
+  done
+  record serve_1c_rounds "$(for round in $(seq "$rounds"); do
+    paste -d/ <(sed -n 's/^median_ms=//p' "$tmp/load_fm_$round.out") \
+      <(sed -n 's/^median_ms=//p' "$tmp/load_py_$round.out")
+  done | paste -sd, | sed 's/,/, /g')"
   for name in fm py; do
     port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
     log "serving, $name: $many clients x $many_requests requests"

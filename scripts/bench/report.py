@@ -28,6 +28,13 @@ def verdict(ok):
     return "PASS" if ok else "**FAIL**"
 
 
+def serve_rounds(r):
+    """The 1-client rounds as the notes tell them."""
+    rounds = r['serve_1c_rounds'].split(", ")
+    return (f"{len(rounds)} alternating rounds (median ms of each, fmnist/Python: "
+            f"{', '.join(rounds)}; the rows take the median of the rounds)")
+
+
 def serve_rows(f):
     """fmnist serve against the Python server: latency, throughput under load, memory."""
     return [
@@ -176,8 +183,9 @@ def section(r):
              "Serving: `fmnist serve` against scripts/bench/serve.py (http.server's "
              "ThreadingHTTPServer + torch, the same checkpoint and preprocessing), the same "
              "threads; scripts/bench/serve_load.cpp posts data/samples/bag.png over one keep-alive "
-             f"connection per client: 1 client × {r['serve_requests']} requests, then 16 clients × "
-             f"{r['serve_many_requests']}, after 50 warm-up requests each.", "",
+             f"connection per client: 1 client × {r['serve_requests']} requests in "
+             f"{serve_rounds(r)}, then 16 clients × {r['serve_many_requests']}, after 50 warm-up "
+             "requests each.", "",
              *peak_table(r), ""]
     return "\n".join(lines)
 
@@ -216,8 +224,9 @@ def main():
             "to_pytorch.load_fmnist, predict.py's preprocessing), both with "
             f"{r['threads']} threads; scripts/bench/serve_load.cpp (C++, cpp-httplib, one "
             "keep-alive connection per client, TCP_NODELAY) posts data/samples/bag.png: 1 client × "
-            f"{r['serve_requests']} requests, then 16 clients × {r['serve_many_requests']}, after "
-            f"50 warm-up requests each. Load average before: {r['loadavg']}.", "",
+            f"{r['serve_requests']} requests in {serve_rounds(r)}, then 16 clients × "
+            f"{r['serve_many_requests']}, after 50 warm-up requests each. Load average before: "
+            f"{r['loadavg']}.", "",
             machine(r) + ": fmnist serve against Python", "",
             *markdown([header] + serve_rows(f)), ""])
         print(text)
