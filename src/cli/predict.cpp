@@ -32,8 +32,9 @@ void add_predict_command(CLI::App& app) {
                     "Test-time augmentation: average each image's scores with its mirror's");
   add_runtime_flags(*command, options->device, options->threads);
   command->get_option("--threads")
-      ->description(fmt::format("CPU threads (0: one per core from {} images on, one below)",
-                                kImagesWorthThreads));
+      ->description(fmt::format("CPU threads (0: one per core; fewer than {} files of under {} "
+                                "MiB in all, one)",
+                                kFewInputFiles, kSmallInputBytes >> 20));
   command->callback([options] { run_predict(*options, std::cin, std::cout); });
 }
 

@@ -151,8 +151,16 @@ std::string saved_input_name(std::size_t index, const std::string& input) {
   return fmt::format("{:06d}-{}.png", index + 1, stem);
 }
 
-int predict_threads(int requested, std::size_t images) {
-  return requested == 0 && images < kImagesWorthThreads ? 1 : requested;
+int predict_threads(int requested, const std::vector<std::string>& inputs) {
+  if (requested != 0 || inputs.size() >= kFewInputFiles) return requested;
+  std::uintmax_t bytes = 0;
+  for (const std::string& input : inputs) {
+    std::error_code ignored;  // a file that cannot be read gets its error when it is predicted
+    if (input == kStdinArgument || fs::is_directory(input, ignored)) return requested;
+    const std::uintmax_t size = fs::file_size(input, ignored);
+    if (!ignored) bytes += size;
+  }
+  return bytes < kSmallInputBytes ? 1 : requested;
 }
 
 void run_predict(const PredictOptions& options, std::istream& in, std::ostream& out) {
@@ -161,11 +169,11 @@ void run_predict(const PredictOptions& options, std::istream& in, std::ostream& 
   if (!options.save_input_dir.empty()) {
     make_output_directory(options.save_input_dir, "--save-input " + options.save_input_dir);
   }
-  InputList inputs = collect_inputs(options.inputs, in);
-  configure_runtime(predict_threads(options.threads, inputs.paths.size()));
+  configure_runtime(predict_threads(options.threads, options.inputs));
   torch::Device device = select_device(options.device);
   Checkpoint checkpoint = load_checkpoint(options.model_path, device);
   warn_if_tta_unsuited(checkpoint, options.model_path, options.tta);
+  InputList inputs = collect_inputs(options.inputs, in);
   auto writer = make_prediction_writer(format, out, checkpoint.class_names, options.top_k);
   ChunkPredictor predictor(options, checkpoint.model, device, *writer);
   std::size_t failures = inputs.failures;

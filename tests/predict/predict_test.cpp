@@ -125,15 +125,26 @@ TEST_F(PredictTest, RefusesASaveDirectoryItCannotCreate) {
   EXPECT_THROW(run_predict(save, in, out), UsageError);
 }
 
-// top_classes picks what LibTorch's topk picks, in topk's order: best first, NaN before any
-// number; equal scores by class number, where topk's order is unspecified.
-TEST(PredictThreadsTest, FewImagesRunOnOneThreadUnlessAskedOtherwise) {
-  EXPECT_EQ(predict_threads(/*requested=*/0, /*images=*/1), 1);
-  EXPECT_EQ(predict_threads(/*requested=*/0, kImagesWorthThreads - 1), 1);
-  EXPECT_EQ(predict_threads(/*requested=*/0, kImagesWorthThreads), 0);
-  EXPECT_EQ(predict_threads(/*requested=*/2, /*images=*/1), 2);
+TEST_F(PredictTest, AFewSmallFilesRunOnOneThreadUnlessAskedOtherwise) {
+  const std::string png = write_item("a.png", 0);
+  EXPECT_EQ(predict_threads(/*requested=*/0, {png, png}), 1);
+  EXPECT_EQ(predict_threads(/*requested=*/2, {png}), 2);
+  EXPECT_EQ(predict_threads(/*requested=*/0, {png, "-"}), 0);
+  EXPECT_EQ(predict_threads(/*requested=*/0, {png, dir_.path().string()}), 0);
+  EXPECT_EQ(predict_threads(/*requested=*/0, std::vector<std::string>(kFewInputFiles, png)), 0);
+  testing::write_bytes(dir_ / "large.png", "x");
+  fs::resize_file(dir_ / "large.png", kSmallInputBytes);  // sparse
+  EXPECT_EQ(predict_threads(/*requested=*/0, {png, (dir_ / "large.png").string()}), 0);
+  EXPECT_EQ(predict_threads(/*requested=*/0, {png, (dir_ / "missing.png").string()}), 1);
+
+  PredictOptions one = options({png});
+  one.threads = 0;
+  predict_json(one);
+  EXPECT_EQ(at::get_num_threads(), 1);
 }
 
+// top_classes picks what LibTorch's topk picks, in topk's order: best first, NaN before any
+// number; equal scores by class number, where topk's order is unspecified.
 TEST(TopClassesTest, OrdersAsTopk) {
   torch::manual_seed(4);
   torch::Tensor probabilities = torch::softmax(torch::randn({5, 10}), /*dim=*/1);

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <istream>
 #include <ostream>
@@ -17,10 +18,12 @@ namespace fmnist {
 // Images per forward pass: bounds memory whatever the number of inputs.
 inline constexpr std::int64_t kPredictBatchSize = 256;
 
-// Starting LibTorch's thread pools takes 10-15 ms, as long as one thread needs for a few
-// hundred images: a cold predict of one image took 306-310 ms on one thread against 319-324 ms
-// on two (2 cores). Fewer images than this run on one thread unless --threads says otherwise.
-inline constexpr std::size_t kImagesWorthThreads = 64;
+// Starting LibTorch's thread pools takes 10-15 ms: a cold predict of one small PNG took
+// 306-310 ms on one thread against 319-324 ms on two (2 cores). A few small files are done
+// sooner on one thread; a directory, stdin's list and large photos (whose resizing runs in
+// parallel) keep one thread per core.
+inline constexpr std::size_t kFewInputFiles = 64;
+inline constexpr std::uintmax_t kSmallInputBytes = std::uintmax_t{1} << 20;
 
 struct PredictOptions {
   std::vector<std::string> inputs;  // files, directories, "-" for paths on stdin
@@ -49,9 +52,10 @@ std::vector<std::vector<ClassScore>> top_classes(const torch::Tensor& probabilit
 // directories stay apart.
 std::string saved_input_name(std::size_t index, const std::string& input);
 
-// The intra-op threads for `images` inputs when --threads asked for `requested` (0: one per
-// core): one for fewer than kImagesWorthThreads unless asked for explicitly.
-int predict_threads(int requested, std::size_t images);
+// The intra-op threads for predicting `inputs` (as PredictOptions::inputs) when --threads asked
+// for `requested` (0: one per core): one for fewer than kFewInputFiles files of less than
+// kSmallInputBytes in all when `requested` is 0, else `requested`.
+int predict_threads(int requested, const std::vector<std::string>& inputs);
 
 // `fmnist predict`: expands `options.inputs` (see collect_inputs; "-" reads `in`), runs the
 // images through the model `batch_size` at a time and writes one prediction per input to
