@@ -20,8 +20,11 @@ option(FMNIST_FUZZ "Build the libFuzzer targets of tests/fuzz (clang; implies AS
 
 # -g1: line tables, all that a report's stack needs; full debug information of LibTorch's headers
 # made the instrumented build's objects several times larger and its compile and link slower.
+# FMNIST_EXIT_NORMALLY: main ends the process through exit(), so that LeakSanitizer's check at
+# exit runs (base/exit).
 set(FMNIST_SANITIZER_COMPILE_FLAGS
-  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g1)
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g1
+  -DFMNIST_EXIT_NORMALLY)
 set(FMNIST_SANITIZER_LINK_FLAGS -fsanitize=address,undefined)
 
 if(FMNIST_FUZZ)

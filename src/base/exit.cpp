@@ -5,31 +5,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 namespace fmnist {
-namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kLeakCheckAtExit = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kLeakCheckAtExit = true;
-#else
-constexpr bool kLeakCheckAtExit = false;
-#endif
-#else
-constexpr bool kLeakCheckAtExit = false;
-#endif
-
-}  // namespace
 
 void exit_skipping_destructors(int code) {
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& logger) { logger->flush(); });
   spdlog::shutdown();
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
-  if (kLeakCheckAtExit) std::exit(code);
+#ifdef FMNIST_EXIT_NORMALLY
+  std::exit(code);
+#else
   std::_Exit(code);
+#endif
 }
 
 }  // namespace fmnist

@@ -458,6 +458,17 @@ TEST_F(CliTest, LogFileAppendsDatedLinesAndQuietLeavesTheResult) {
   EXPECT_EQ(quiet.err, "");
   EXPECT_NE(quiet.out.find("quiet.pt: test accuracy"), std::string::npos) << quiet.out;
   EXPECT_EQ(occurrences(testing::read_bytes(dir_ / "run.log"), "settings: fmnist train"), 2u);
+
+  // Below info, lines wait in the file's buffer: the exit, which skips destructors, flushes them.
+  testing::write_bytes(
+      dir_ / "item.png",
+      testing::png_bytes(
+          testing::make_split(/*count=*/1, /*seed=*/3).images[0].unsqueeze(/*dim=*/2)));
+  CommandResult debug =
+      fmnist("predict item.png --device cpu --log-level debug --log-file debug.log", dir_);
+  ASSERT_EQ(debug.status, 0) << debug.err;
+  EXPECT_NE(testing::read_bytes(dir_ / "debug.log").find("predicted inputs 1..1"),
+            std::string::npos);
 }
 
 TEST_F(CliTest, EvalOfTheTrainingSplit) {
