@@ -319,6 +319,7 @@ wait_for_port() {
 # warm-up; then each server's peak RSS.
 bench_serve() {
   local requests=2000 rounds=4 many=16 many_requests=200 fm_pid py_pid fm_port py_port name port
+  local round
   [[ $quick == 0 ]] || { requests=200; many_requests=20; }
   g++ -O2 -std=c++17 -pthread "$helpers/serve_load.cpp" -o "$tmp/serve_load" \
     $(pkg-config --cflags --libs cpp-httplib) || die "could not build serve_load"
@@ -335,9 +336,9 @@ bench_serve() {
     port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
     "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 50 >/dev/null  # warm-up
   done
-  # The 1-client latencies in alternating rounds, each server's the median of its rounds: this
-  # machine's speed drifts by a fifth within minutes, and back-to-back runs put the drift into
-  # the ratio.
+  # The 1-client latencies in alternating rounds (fmnist, then Python, in each), each server's
+  # the median of its rounds: this machine's speed drifts by a fifth within minutes, and
+  # back-to-back runs put the drift into the ratio.
   log "serving, 1 client: $rounds alternating rounds of $((requests / rounds)) requests each"
   for round in $(seq "$rounds"); do
     for name in fm py; do
@@ -347,10 +348,10 @@ bench_serve() {
     done
   done
   for name in fm py; do
-    record "serve_${name}_1c_median_ms" \
-      "$(sed -n 's/^median_ms=//p' "$tmp"/load_${name}_*.out | median)"
+    record "serve_${name}_1c_median_ms" "$(required "$(sed -n 's/^median_ms=//p' \
+      "$tmp"/load_"${name}"_*.out | median | grep -v '^0$')" "serve_load's median_ms ($name)")"
     record "serve_${name}_1c_errors" \
-      "$(sed -n 's/^errors=//p' "$tmp"/load_${name}_*.out | awk '{n += $1} END {print n}')"
+      "$(sed -n 's/^errors=//p' "$tmp"/load_"${name}"_*.out | awk '{n += $1} END {print n}')"
   done
   record serve_1c_rounds "$(for round in $(seq "$rounds"); do
     paste -d/ <(sed -n 's/^median_ms=//p' "$tmp/load_fm_$round.out") \
@@ -364,7 +365,7 @@ bench_serve() {
   done
   record serve_fm_rss_kb "$(awk '/VmHWM/ {print $2}' "/proc/$fm_pid/status")"
   record serve_py_rss_kb "$(awk '/VmHWM/ {print $2}' "/proc/$py_pid/status")"
-  record serve_requests "$requests"
+  record serve_requests "$((requests / rounds * rounds))"
   record serve_many_requests "$many_requests"
   kill "$fm_pid" "$py_pid"
   wait "$fm_pid" "$py_pid" 2>/dev/null || true

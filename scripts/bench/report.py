@@ -30,7 +30,7 @@ def verdict(ok):
 
 def serve_rounds(r):
     """The 1-client rounds as the notes tell them."""
-    rounds = r['serve_1c_rounds'].split(", ")
+    rounds = r["serve_1c_rounds"].split(", ")
     return (f"{len(rounds)} alternating rounds (median ms of each, fmnist/Python: "
             f"{', '.join(rounds)}; the rows take the median of the rounds)")
 
@@ -171,9 +171,10 @@ def section(r):
              "expert-tuned Python alternate, 2 epochs each per round (fmnist/Python img/s: "
              f"{r['acc_rounds']}); the default-environment Python runs once. FLOPs = 2 × 2,631,040 MACs per image forward, "
              "training counted as 3× forward. Whole processes (hyperfine --warmup 2, "
-             f"{r['startup_runs']} runs each): cold predict is `fmnist predict one.png` vs "
-             "`python3 predict.py` (interpreter start, import torch, load state_dict, preprocess, "
-             "classify); evaluation is `fmnist eval --no-plots` vs `python3 eval.py` (the same, "
+             f"{r['startup_runs']} runs each): cold predict is `fmnist predict one.png` (on one "
+             "thread: predict's default for a few small files) vs `python3 predict.py` "
+             "(interpreter start, import torch, load state_dict, preprocess, classify, PyTorch's "
+             "default threads); evaluation is `fmnist eval --no-plots` vs `python3 eval.py` (the same, "
              "the test set at batch 1000). ONNX Runtime: npm's onnxruntime-node (CPU), "
              "scripts/bench/onnx_eval.mjs, intra-op threads as above, two passes over the test "
              "images already scaled to floats, the first creating its kernels; fmnist's the same "
