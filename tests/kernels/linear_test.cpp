@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 #include "fmnist/kernels/prepared_weights.hpp"
@@ -9,15 +10,25 @@
 namespace fmnist {
 namespace {
 
+// One float row takes fmnist's kernel, four outputs at a time over vectors of inputs: sizes
+// with outputs and inputs left over (43 -> 3, 40 -> 7) and fc1's; a double row, LibTorch's.
 TEST(LinearLayerTest, OneRowWithoutGradientEqualsForward) {
   torch::manual_seed(4);
-  torch::nn::Linear layer(40, 7);
-  torch::Tensor x = torch::randn({1, 40});
-  torch::Tensor expected = layer->forward(x).detach();
-  torch::NoGradGuard no_grad;
-  torch::Tensor row = linear_layer(x, *layer);
-  ASSERT_EQ(row.sizes(), expected.sizes());
-  EXPECT_TRUE(torch::allclose(row, expected, /*rtol=*/1e-5, /*atol=*/1e-6));
+  for (auto [inputs, outputs] : {std::pair{40, 7}, {43, 3}, {1600, 128}}) {
+    for (auto type : {torch::kFloat, torch::kDouble}) {
+      torch::nn::Linear layer(inputs, outputs);
+      layer->to(type);
+      torch::Tensor x = torch::randn({1, inputs}, type);
+      torch::Tensor expected = layer->forward(x).detach();
+      torch::NoGradGuard no_grad;
+      torch::Tensor row = linear_layer(x, *layer);
+      ASSERT_EQ(row.sizes(), expected.sizes());
+      EXPECT_EQ(row.scalar_type(), type);
+      EXPECT_TRUE(torch::allclose(row, expected, /*rtol=*/1e-5, /*atol=*/1e-5))
+          << inputs << " -> " << outputs << ", largest difference "
+          << (row - expected).abs().max().item<double>();
+    }
+  }
 }
 
 // Several rows, and any row with a gradient, take the layer's own forward.
