@@ -9,6 +9,7 @@
 #include "fmnist/kernels/conv_pool_relu.hpp"
 #include "fmnist/kernels/linear.hpp"
 #include "fmnist/kernels/pool_relu.hpp"
+#include "fmnist/kernels/relu.hpp"
 
 namespace fmnist {
 namespace {
@@ -133,8 +134,10 @@ torch::Tensor NetImpl::forward_cnn(torch::Tensor x, const torch::Tensor& dropout
     x = flatten_linear_layer(x, *fc1_);
   }
   if (bn3_) x = step("bn3", bn3_(x));
-  x.relu_();
-  x = step("dropout", is_training() && dropout_mask.defined() ? x * dropout_mask : dropout_(x));
+  relu_in_place(x);
+  // Dropout passes its input through in evaluation: not calling it saves a LibTorch op.
+  if (is_training()) x = dropout_mask.defined() ? x * dropout_mask : dropout_(x);
+  x = step("dropout", x);
   return step("fc2", linear_layer(x, *fc2_));
 }
 
