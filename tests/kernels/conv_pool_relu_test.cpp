@@ -131,6 +131,24 @@ TEST(ConvPoolReluTest, WithoutGradientSeveralChannelsEqualLibTorch) {
   }
 }
 
+// A one-image call of the second layer's size computes in a buffer that its thread keeps, a
+// larger batch in its own: each result equals LibTorch's whatever ran before it, and stays as
+// it was after later calls.
+TEST(ConvPoolReluTest, WithoutGradientOneImageAndLargerBatchesInTurn) {
+  torch::nn::Conv2d conv = make_conv(32, 64);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> inputs;
+  std::vector<torch::Tensor> outputs;
+  for (std::int64_t images : {1, 4, 1, 2, 1}) {
+    inputs.push_back(
+        torch::randn({images, 32, 13, 13}).contiguous(torch::MemoryFormat::ChannelsLast));
+    outputs.push_back(conv_max_pool2x2_relu(inputs.back(), *conv));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    expect_close(outputs[i], torch::max_pool2d(conv->forward(inputs[i]), 2).relu());
+  }
+}
+
 // Outside a FrozenWeightsScope the kernels rearrange the weight on every call: training's
 // optimisers write it in place through its data pointer, which bumps no version counter.
 // The direct kernel (1 input channel) and Winograd.
