@@ -360,6 +360,7 @@ void ServeApp::route(const httplib::Request& request, httplib::Response& respons
 }
 
 void ServeApp::predict(const httplib::Request& request, httplib::Response& response) {
+  torch::InferenceMode inference;  // no autograd bookkeeping on the request's tensors
   int status = 400;
   std::vector<Prediction> predictions;
   std::vector<torch::Tensor> images;
