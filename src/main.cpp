@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kFooter =
     "Global flags, before or after the subcommand: --log-level LEVEL, -q/--quiet,\n"
-    "--log-file PATH (see fmnist --help).\n"
+    "--log-file PATH.\n"
     "Exit status: 0 ok, 1 runtime error (bad file, failed write, ...), 2 usage error,\n"
     "130/143 training interrupted by SIGINT/SIGTERM (the last checkpoint is kept).";
 

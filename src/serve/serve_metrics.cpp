@@ -43,6 +43,11 @@ void ServeMetrics::record_request(const std::string& route, int status, double s
   latency_[route].observe(kLatencyBounds, seconds);
 }
 
+void ServeMetrics::record_refusal(const std::string& route, int status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++requests_[{route, status}];
+}
+
 void ServeMetrics::record_batch(std::int64_t images) {
   std::lock_guard<std::mutex> lock(mutex_);
   batches_.observe(kBatchBounds, static_cast<double>(images));

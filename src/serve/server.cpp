@@ -213,7 +213,7 @@ ServeApp::ServeApp(const ServeOptions& options)
     } else {
       reply_error(response, response.status, status_message(response.status));
     }
-    metrics_.record_request(route_label(request.path), response.status, 0);
+    metrics_.record_refusal(route_label(request.path), response.status);
   });
   http_.set_pre_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
@@ -256,9 +256,10 @@ int ServeApp::bind() {
   // httplib listens with a backlog of 5: a burst of 16 clients connecting at once overflowed it,
   // and the handshakes the kernel dropped were retried a second later (p99 1 s in
   // scripts/bench.sh --serve --quick). Listening again on a bound socket only resizes its queue.
+  errno = 0;
   if (listening_socket_ == INVALID_SOCKET || ::listen(listening_socket_, SOMAXCONN) != 0) {
     spdlog::warn("could not enlarge the listen backlog ({}): a burst of clients may wait a second",
-                 std::strerror(errno));
+                 errno ? std::strerror(errno) : "httplib offered no socket");
   }
   return port;
 }
@@ -294,7 +295,7 @@ httplib::Server::HandlerResponse ServeApp::before_reading_body(const httplib::Re
     response.set_header("Connection", "close");
     reply_error(response, 411,
                 "send the body with a Content-Length (curl --data-binary does), not chunked");
-    metrics_.record_request(route_label(request.path), response.status, 0);
+    metrics_.record_refusal(route_label(request.path), response.status);
     return httplib::Server::HandlerResponse::Handled;
   }
   if (request.method != "POST") return httplib::Server::HandlerResponse::Unhandled;

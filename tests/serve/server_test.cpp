@@ -197,6 +197,23 @@ TEST_F(ServeTest, HealthAndMetrics) {
   }
 }
 
+// A body refused before it is read counts as a request, but no handler ran to time: the
+// latency histogram sees only the request that was answered.
+TEST_F(ServeTest, RefusalsAreCountedButNotTimed) {
+  ServeOptions small = options();
+  small.max_body_mb = 0.01;  // 10 KiB
+  start(small);
+  httplib::Client c = client();
+  EXPECT_EQ(c.Post("/v1/predict", png(0), "image/png")->status, 200);
+  EXPECT_EQ(c.Post("/v1/predict", std::string(20000, 'x'), "image/png")->status, 413);
+  std::string metrics = c.Get("/metrics")->body;
+  for (const char* line :
+       {"fmnist_http_requests_total{route=\"/v1/predict\",status=\"413\"} 1\n",
+        "fmnist_http_request_duration_seconds_count{route=\"/v1/predict\"} 1\n"}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << "\nin\n" << metrics;
+  }
+}
+
 TEST_F(ServeTest, BadRequestsGetAStatusAndAJsonError) {
   ServeOptions small = options();
   small.max_body_mb = 0.01;  // 10 KiB

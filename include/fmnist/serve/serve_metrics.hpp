@@ -19,6 +19,9 @@ class ServeMetrics {
   static constexpr std::array<double, 9> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
   void record_request(const std::string& route, int status, double seconds);
+  // A request refused before any handler ran (a body over the limit, a chunked body, a
+  // malformed request): counted, but kept out of the latency histogram, which would see a 0.
+  void record_refusal(const std::string& route, int status);
   void record_batch(std::int64_t images);
   void record_reload(bool ok);
 
