@@ -16,7 +16,8 @@ using detail::load_lanes;
 constexpr std::int64_t kRowsAtOnce = 4;
 
 bool needs_gradient(const torch::Tensor& x, const torch::nn::LinearImpl& layer) {
-  return torch::GradMode::is_enabled() && (x.requires_grad() || layer.weight.requires_grad());
+  return torch::GradMode::is_enabled() && (x.requires_grad() || layer.weight.requires_grad() ||
+                                           (layer.bias.defined() && layer.bias.requires_grad()));
 }
 
 float sum_of_lanes(const Lanes& lanes) {
@@ -56,26 +57,30 @@ FMNIST_VECTOR_CLONES void affine_row_kernel(const float* in, const float* weight
   }
 }
 
-// bias + in weight^T for one row of contiguous floats `in` ([1, outputs]). LibTorch's addmv
+// bias + in weight^T, [1, outputs], for one row `in` of weight.size(1) contiguous floats; no
+// autograd. LibTorch's addmv
 // for fc1, with the select, unsqueeze and (flattening channels-last input) permute and reshape
 // around it, took 28-30 µs of a served image against 17 µs: each LibTorch op cost 1-2 µs there.
 torch::Tensor affine_row(const float* in, const torch::Tensor& weight, const torch::Tensor& bias) {
-  torch::Tensor out = torch::empty({1, weight.size(0)});
+  torch::Tensor out = torch::empty({1, weight.size(0)}, weight.options());
   affine_row_kernel(in, weight.data_ptr<float>(), bias.data_ptr<float>(), weight.size(1),
                     weight.size(0), out.data_ptr<float>());
   return out;
 }
 
-bool takes_row_kernel(const torch::Tensor& weight, const torch::Tensor& bias) {
+// Whether affine_row can take a row of `inputs` floats against this weight and bias.
+bool takes_row_kernel(std::int64_t inputs, const torch::Tensor& weight, const torch::Tensor& bias) {
   return detail::is_cpu_float(weight) && detail::is_cpu_float(bias) && weight.is_contiguous() &&
-         bias.is_contiguous() && weight.dim() == 2 && bias.numel() == weight.size(0);
+         bias.is_contiguous() && weight.dim() == 2 && weight.size(1) == inputs &&
+         bias.numel() == weight.size(0);
 }
 
 // bias + rows weight^T, as linear computes it; one row as the matrix-vector product.
 torch::Tensor affine(const torch::Tensor& rows, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
   if (rows.size(0) != 1) return torch::addmm(bias, rows, weight.t());
-  if (detail::is_cpu_float(rows) && rows.is_contiguous() && takes_row_kernel(weight, bias)) {
+  if (detail::is_cpu_float(rows) && rows.is_contiguous() &&
+      takes_row_kernel(rows.size(1), weight, bias)) {
     return affine_row(rows.data_ptr<float>(), weight, bias);
   }
   return torch::addmv(bias, weight, rows[0]).unsqueeze(0);
@@ -103,7 +108,7 @@ torch::Tensor flatten_linear_layer(const torch::Tensor& x, torch::nn::LinearImpl
         return layer.weight.reshape({-1, c, h, w}).permute({0, 2, 3, 1}).reshape({-1, h * w * c});
       });
   // One image's channels-last floats are its row in the reordered columns' order.
-  if (x.size(0) == 1 && takes_row_kernel(weight, layer.bias)) {
+  if (x.size(0) == 1 && takes_row_kernel(h * w * c, weight, layer.bias)) {
     return affine_row(x.data_ptr<float>(), weight, layer.bias);
   }
   return affine(x.permute({0, 2, 3, 1}).reshape({x.size(0), h * w * c}), weight, layer.bias);

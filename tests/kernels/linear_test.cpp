@@ -11,10 +11,11 @@ namespace fmnist {
 namespace {
 
 // One float row takes fmnist's kernel, four outputs at a time over vectors of inputs: sizes
-// with outputs and inputs left over (43 -> 3, 40 -> 7) and fc1's; a double row, LibTorch's.
+// with outputs and inputs left over (43 -> 7), fewer outputs than four (45 -> 3) and fc1's; a
+// double row, LibTorch's.
 TEST(LinearLayerTest, OneRowWithoutGradientEqualsForward) {
   torch::manual_seed(4);
-  for (auto [inputs, outputs] : {std::pair{40, 7}, {43, 3}, {1600, 128}}) {
+  for (auto [inputs, outputs] : {std::pair{43, 7}, {45, 3}, {1600, 128}}) {
     for (auto type : {torch::kFloat, torch::kDouble}) {
       torch::nn::Linear layer(inputs, outputs);
       layer->to(type);
@@ -29,6 +30,23 @@ TEST(LinearLayerTest, OneRowWithoutGradientEqualsForward) {
           << (row - expected).abs().max().item<double>();
     }
   }
+}
+
+// A row of the wrong width is refused as by the layer's own forward, not read past its end.
+TEST(LinearLayerTest, OneRowOfTheWrongWidthThrows) {
+  torch::nn::Linear layer(40, 7);
+  torch::NoGradGuard no_grad;
+  for (std::int64_t width : {39, 41}) {
+    EXPECT_THROW(linear_layer(torch::ones({1, width}), *layer), c10::Error) << width;
+  }
+}
+
+// A trainable bias alone is a gradient to keep: the row takes the layer's forward.
+TEST(LinearLayerTest, TrainableBiasAloneKeepsAutograd) {
+  torch::nn::Linear layer(40, 7);
+  layer->weight.requires_grad_(false);
+  torch::Tensor row = linear_layer(torch::ones({1, 40}), *layer);
+  EXPECT_TRUE(row.requires_grad());
 }
 
 // Several rows, and any row with a gradient, take the layer's own forward.

@@ -31,6 +31,32 @@ TEST(ReluTest, StridedTensorChangesOnlyItsElements) {
   EXPECT_TRUE(torch::equal(all, torch::tensor({0.0f, -2.0f, 0.0f, -4.0f})));
 }
 
+// Without grad mode, x still counts as changed: a graph that saved it refuses to run backward
+// (relu_'s own check), rather than give a gradient from the new values.
+TEST(ReluTest, WithoutGradModeAGraphThatSavedTheTensorSeesTheChange) {
+  torch::Tensor weight = torch::tensor({1.0f, 2.0f}, torch::requires_grad());
+  torch::Tensor x = torch::tensor({-1.0f, 1.0f});
+  torch::Tensor product = (weight * x).sum();  // saves x
+  {
+    torch::NoGradGuard no_grad;
+    relu_in_place(x);
+  }
+  EXPECT_THROW(product.backward(), c10::Error);
+}
+
+// An inference tensor may change only inside InferenceMode, as with relu_.
+TEST(ReluTest, InferenceTensorOutsideInferenceModeIsRefused) {
+  torch::Tensor x;
+  {
+    torch::InferenceMode inference;
+    x = torch::tensor({-1.0f, 1.0f});
+    relu_in_place(x);
+    EXPECT_EQ(x[0].item<float>(), 0.0f);
+  }
+  torch::NoGradGuard no_grad;
+  EXPECT_THROW(relu_in_place(x), c10::Error);
+}
+
 // With a gradient, autograd sees the ReLU: its gradient is 0 where the input was negative.
 TEST(ReluTest, WithGradientKeepsAutograd) {
   torch::Tensor leaf = torch::tensor({-1.0f, 2.0f}, torch::requires_grad());
