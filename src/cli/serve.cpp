@@ -42,8 +42,18 @@ void add_serve_command(CLI::App& app) {
                    "Connections served at once; more wait to be accepted")
       ->check(whole_number(1, 4096))
       ->capture_default_str();
-  command->add_option("--token", options->token,
-                      "Require Authorization: Bearer TOKEN on every route but /healthz");
+  // `--token "$TOKEN"` with the variable unset would otherwise serve without a token.
+  command
+      ->add_option("--token", options->token,
+                   "Require Authorization: Bearer TOKEN on every route but /healthz")
+      ->check(CLI::Validator(
+          [](const std::string& token) {
+            return token.empty() ? std::string(
+                                       "must not be empty (leave --token out to serve "
+                                       "without one)")
+                                 : std::string();
+          },
+          ""));
   command->add_flag("--tta", options->tta,
                     "Test-time augmentation: average each image's scores with its mirror's");
   add_runtime_flags(*command, options->device, options->threads);

@@ -39,6 +39,9 @@ constexpr Route kRoutes[] = {{"/healthz", "GET"},
                              {"/v1/predict", "POST"},
                              {"/v1/reload", "POST"}};
 
+// A Content-Length of more digits is over any --max-body-mb (and may be past std::stoull's).
+constexpr std::size_t kMaxLengthDigits = 15;
+
 // The route's path for metrics: a fixed set, whatever paths clients send.
 std::string route_label(const std::string& path) {
   for (const Route& route : kRoutes) {
@@ -219,7 +222,12 @@ ServeApp::ServeApp(const ServeOptions& options)
       [this](const httplib::Request& request, httplib::Response& response) {
         return before_reading_body(request, response);
       });
-  http_.set_payload_max_length(static_cast<std::size_t>(options_.max_body_mb * 1024 * 1024));
+  // A client that waits for "100 Continue" before sending the body gets its refusal instead.
+  http_.set_expect_100_continue_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        return refused_unread(request, response) ? response.status : 100;
+      });
+  http_.set_payload_max_length(http_max_body_bytes());
   http_.set_read_timeout(kServeTimeoutSeconds);
   http_.set_write_timeout(kServeTimeoutSeconds);
   http_.set_keep_alive_timeout(kServeTimeoutSeconds);
@@ -284,21 +292,45 @@ std::string ServeApp::reload() {
   }
 }
 
-// Runs before httplib reads a body. A chunked body would be read whole whatever its size
-// (httplib 0.11 checks only Content-Length against the limit): it is refused unread. A POST
-// with neither (`curl -X POST`) has an empty body, which httplib would call malformed.
+// Fills `response` with a refusal when a request's body must not be read: chunked (httplib 0.11
+// would read it whole whatever its size), or a Content-Length that is malformed or over
+// --max-body-mb (httplib would read such a body to skip it: curl uploaded 1,000 MB before its
+// 413). The client is asked to close the connection.
+bool ServeApp::refused_unread(const httplib::Request& request, httplib::Response& response) {
+  int status = 0;
+  std::string why;
+  if (request.has_header("Content-Length")) {
+    const std::string length = request.get_header_value("Content-Length");
+    if (length.empty() || !std::all_of(length.begin(), length.end(),
+                                       [](unsigned char c) { return std::isdigit(c); })) {
+      status = 400;
+      why = "malformed Content-Length '" + length + "'";
+    } else if (length.size() > kMaxLengthDigits || std::stoull(length) > http_max_body_bytes()) {
+      status = 413;
+      why = status_message(status);
+    }
+  } else if (lower_case(request.get_header_value("Transfer-Encoding")).find("chunked") !=
+             std::string::npos) {
+    status = 411;
+    why = "send the body with a Content-Length (curl --data-binary does), not chunked";
+  }
+  if (status == 0) return false;
+  response.set_header("Connection", "close");
+  reply_error(response, status, why);
+  metrics_.record_refusal(route_label(request.path), status);
+  return true;
+}
+
+// Runs before httplib reads a body. A POST, PUT or PATCH with neither a Content-Length nor a
+// chunked body (`curl -X POST`) has an empty one, which httplib would call malformed.
 httplib::Server::HandlerResponse ServeApp::before_reading_body(const httplib::Request& request,
                                                                httplib::Response& response) {
-  if (request.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
-  if (lower_case(request.get_header_value("Transfer-Encoding")).find("chunked") !=
-      std::string::npos) {
-    response.set_header("Connection", "close");
-    reply_error(response, 411,
-                "send the body with a Content-Length (curl --data-binary does), not chunked");
-    metrics_.record_refusal(route_label(request.path), response.status);
-    return httplib::Server::HandlerResponse::Handled;
+  if (refused_unread(request, response)) return httplib::Server::HandlerResponse::Handled;
+  const bool takes_body =
+      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (request.has_header("Content-Length") || !takes_body) {
+    return httplib::Server::HandlerResponse::Unhandled;
   }
-  if (request.method != "POST") return httplib::Server::HandlerResponse::Unhandled;
   handle(request, response);
   return httplib::Server::HandlerResponse::Handled;
 }
@@ -368,10 +400,13 @@ void ServeApp::predict(const httplib::Request& request, httplib::Response& respo
   std::vector<std::size_t> slots;  // predictions[slots[j]] is images[j]'s
   std::int64_t top_k = 1;
   try {
+    // The content type first: httplib reads a form-encoded body (curl's default without -H)
+    // into the parameters, which would be reported as unknown ones.
+    const std::vector<Upload> uploads = uploads_of(request, status);
     check_parameters(request);
     top_k = parse_top_k(request);
     // As predict: an image that cannot be read gets its error, the others their classes.
-    for (const Upload& upload : uploads_of(request, status)) {
+    for (const Upload& upload : uploads) {
       predictions.push_back({upload.name, {}, {}});
       try {
         images.push_back(preprocess_image(decode_image(*upload.bytes, upload.name), upload.name));
@@ -469,9 +504,11 @@ void run_serve(const ServeOptions& options) {
   }
   std::shared_ptr<const ServedModel> model = app.model();
   warn_if_tta_unsuited(model->checkpoint, options.model_path, options.tta);
-  spdlog::info("serving {} (epoch {}) on http://{}:{} (batches up to {} images, device {})",
-               options.model_path, model->checkpoint.epoch, options.host, port, options.max_batch,
-               describe_device(model->device));
+  // An IPv6 address takes brackets in a URL (http://[::1]:8080).
+  const bool ipv6 = options.host.find(':') != std::string::npos;
+  spdlog::info("serving {} (epoch {}) on http://{}{}{}:{} (batches up to {} images, device {})",
+               options.model_path, model->checkpoint.epoch, ipv6 ? "[" : "", options.host,
+               ipv6 ? "]" : "", port, options.max_batch, describe_device(model->device));
   SignalWatcher watcher(app);
   app.listen();
   spdlog::info("stopped");

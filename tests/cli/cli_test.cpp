@@ -273,6 +273,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"data", "A subcommand is required"},
       {"train --epochs", "--epochs: needs a value (see fmnist train --help)"},
       {"--log-level loud info", "(see fmnist --help)"},
+      {"serve m.pt --token \"\"", "--token: must not be empty"},
   };
   for (const Case& c : cases) {
     CommandResult run = testing::run_fmnist(c.args, dir_.path());

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -109,6 +115,38 @@ class ServeTest : public ::testing::Test {
     return out.str();
   }
 
+  // Sends `request` as it is over a new connection and returns the server's first response
+  // (headers and the body its Content-Length gives), or what came within 2 seconds.
+  std::string raw_exchange(const std::string& request) const {
+    int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{/*tv_sec=*/2, /*tv_usec=*/0};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string answer;
+    if (::connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::send(sock, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      while (!is_whole_response(answer)) {
+        ssize_t got = ::recv(sock, buffer, sizeof buffer, 0);
+        if (got <= 0) break;
+        answer.append(buffer, static_cast<std::size_t>(got));
+      }
+    }
+    ::close(sock);
+    return answer;
+  }
+
+  static bool is_whole_response(const std::string& answer) {
+    const std::size_t end = answer.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const std::size_t length = answer.find("Content-Length: ");
+    if (length == std::string::npos || length > end) return true;
+    return answer.size() >= end + 4 + std::stoul(answer.substr(length + 16));
+  }
+
   static std::string error_of(const httplib::Result& result) {
     return json::parse(result->body).at("error").get<std::string>();
   }
@@ -195,6 +233,44 @@ TEST_F(ServeTest, HealthAndMetrics) {
         "fmnist_http_request_duration_seconds_count{route=\"/v1/predict\"} 1\n"}) {
     EXPECT_NE(metrics->body.find(line), std::string::npos) << line << "\nin\n" << metrics->body;
   }
+}
+
+// A body over --max-body-mb is refused from its Content-Length, before the client sends it (the
+// request below never does: the answer comes at once, not after the 5 s read timeout), also to
+// a client that waits for "100 Continue"; a malformed length is a 400.
+TEST_F(ServeTest, BodyOverTheLimitIsRefusedBeforeItIsSent) {
+  ServeOptions small = options();
+  small.max_body_mb = 0.01;  // 10 KiB
+  start(small);
+  const std::string head =
+      "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ";
+  for (const char* expect : {"", "Expect: 100-continue\r\n"}) {
+    std::string answer = raw_exchange(head + "20000000\r\n" + expect + "\r\n");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << expect << answer;
+    EXPECT_NE(answer.find("larger than --max-body-mb"), std::string::npos) << answer;
+  }
+  for (const char* length : {"abc", "-5"}) {
+    std::string answer = raw_exchange(head + length + "\r\n\r\n");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << length << ": " << answer;
+    EXPECT_NE(answer.find("malformed Content-Length"), std::string::npos) << answer;
+  }
+}
+
+// curl --data-binary without -H sends a form-encoded type, whose body httplib reads into the
+// parameters: the answer is the content-type hint, not an unknown parameter.
+TEST_F(ServeTest, FormEncodedSmallImageGetsTheContentTypeHint) {
+  start(options());
+  auto result = client().Post("/v1/predict", png(0), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 415);
+  EXPECT_NE(error_of(result).find("--data-binary"), std::string::npos) << error_of(result);
+}
+
+// A PUT without a body gets 405 like one with a body, not "malformed request".
+TEST_F(ServeTest, WrongMethodWithoutABodyIs405) {
+  start(options());
+  std::string answer = raw_exchange("PUT /v1/predict HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 405", 0), 0u) << answer;
 }
 
 // A body refused before it is read counts as a request, but no handler ran to time: the

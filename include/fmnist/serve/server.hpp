@@ -67,8 +67,12 @@ class ServeApp {
   void route(const httplib::Request& request, httplib::Response& response);
   void predict(const httplib::Request& request, httplib::Response& response);
   bool authorized(const httplib::Request& request) const;
+  bool refused_unread(const httplib::Request& request, httplib::Response& response);
   httplib::Server::HandlerResponse before_reading_body(const httplib::Request& request,
                                                        httplib::Response& response);
+  std::uint64_t http_max_body_bytes() const {
+    return static_cast<std::uint64_t>(options_.max_body_mb * 1024 * 1024);
+  }
   std::shared_ptr<const ServedModel> load_model() const;
 
   const ServeOptions options_;
