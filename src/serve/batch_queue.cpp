@@ -77,8 +77,9 @@ BatchResult BatchQueue::classify(torch::Tensor images) {
   return std::move(request.result);
 }
 
-// The oldest requests up to max_batch images (a larger request alone), after waiting up to
-// batch_wait for that many. Called with the lock held and at least one request queued.
+// The oldest requests up to max_batch images (a larger request alone, run in passes of max_batch),
+// after waiting up to batch_wait for that many. Called with the lock held and at least one request
+// queued.
 std::deque<BatchQueue::Request*> BatchQueue::take_batch(std::unique_lock<std::mutex>& lock) {
   if (options_.batch_wait.count() > 0) {
     changed_.wait_for(lock, options_.batch_wait,
@@ -97,16 +98,30 @@ std::deque<BatchQueue::Request*> BatchQueue::take_batch(std::unique_lock<std::mu
   return batch;
 }
 
+// The probabilities of `images` from one forward pass, on the CPU.
+torch::Tensor BatchQueue::forward_pass(const torch::Tensor& images, const ServedModel& model) {
+  use_threads_here(images.size(0) < kParallelBatch ? 1 : options_.threads);
+  torch::Tensor probabilities = torch::softmax(model.inference->logits(images), /*dim=*/1);
+  if (on_batch_) on_batch_(images.size(0));
+  return probabilities.is_cpu() ? probabilities : probabilities.cpu();
+}
+
 void BatchQueue::run_batch(const std::deque<Request*>& batch,
                            const std::shared_ptr<const ServedModel>& model) {
   try {
     torch::InferenceMode inference;
     torch::Tensor all = concatenated(batch);
-    use_threads_here(all.size(0) < kParallelBatch ? 1 : options_.threads);
     if (model->device != all.device()) all = all.to(model->device);
-    torch::Tensor probabilities = torch::softmax(model->inference->logits(all), /*dim=*/1);
-    if (!probabilities.is_cpu()) probabilities = probabilities.cpu();
-    if (on_batch_) on_batch_(all.size(0));
+    torch::Tensor probabilities;
+    if (all.size(0) <= options_.max_batch) {
+      probabilities = forward_pass(all, *model);
+    } else {  // one request of more images than max_batch: in passes of at most that many
+      std::vector<torch::Tensor> passes;
+      for (const torch::Tensor& part : all.split(options_.max_batch)) {
+        passes.push_back(forward_pass(part, *model));
+      }
+      probabilities = torch::cat(passes);
+    }
     std::int64_t row = 0;
     for (Request* request : batch) {
       std::int64_t count = request->images.size(0);

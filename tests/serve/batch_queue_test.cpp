@@ -57,6 +57,22 @@ TEST(BatchQueueTest, ConcurrentRequestsShareAForwardPassAndGetTheirOwnRows) {
   }
 }
 
+// One request of more images than max_batch runs in passes of at most max_batch images, with
+// the probabilities of one pass.
+TEST(BatchQueueTest, ALargerRequestRunsInPassesOfMaxBatch) {
+  std::vector<std::int64_t> batch_sizes;
+  BatchOptions options;
+  options.max_batch = 2;
+  BatchQueue queue(fresh_model(1), options,
+                   [&](std::int64_t size) { batch_sizes.push_back(size); });
+  torch::Tensor five = images(5);
+  torch::Tensor in_passes = queue.classify(five).probabilities;
+  EXPECT_EQ(batch_sizes, (std::vector<std::int64_t>{2, 2, 1}));
+  BatchQueue whole(fresh_model(1), BatchOptions{});
+  EXPECT_TRUE(torch::allclose(in_passes, whole.classify(five).probabilities, /*rtol=*/0,
+                              /*atol=*/1e-5));
+}
+
 TEST(BatchQueueTest, RefusesImagesBeyondTheQueueLimit) {
   BatchOptions options;
   options.max_batch = 512;

@@ -87,6 +87,7 @@ class BatchQueue {
   static torch::Tensor concatenated(const std::deque<Request*>& batch);
   void run_batch(const std::deque<Request*>& batch,
                  const std::shared_ptr<const ServedModel>& model);
+  torch::Tensor forward_pass(const torch::Tensor& images, const ServedModel& model);
 
   const BatchOptions options_;
   const std::function<void(std::int64_t)> on_batch_;
