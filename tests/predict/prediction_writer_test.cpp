@@ -54,6 +54,26 @@ TEST(PredictionWriterTest, JsonIsOneParseableDocument) {
             std::string::npos);
 }
 
+// The exact text, which scripts and `fmnist serve`'s clients read: one element a line, numbers
+// in their shortest round-trip form (1.0 keeps its point), control characters escaped.
+TEST(PredictionWriterTest, JsonText) {
+  std::vector<Prediction> predictions = sample_predictions();
+  predictions.push_back({"a\tb.png", {{1, 0.9999998807907104}, {2, 1.2e-05}}, ""});
+  EXPECT_EQ(
+      write_all(OutputFormat::kJson, predictions),
+      "{\"predictions\": [\n"
+      "  {\"input\":\"bag.jpg\",\"top\":[{\"label\":8,\"class\":\"Bag\",\"probability\":0.75},"
+      "{\"label\":6,\"class\":\"Shirt\",\"probability\":0.25}]},\n"
+      "  {\"input\":\"bad, \\\"quoted\\\".png\",\"error\":\"bad, \\\"quoted\\\".png: not a "
+      "readable image\"},\n"
+      "  {\"input\":\"dir/shoe.png\",\"top\":[{\"label\":7,\"class\":\"Sneaker\","
+      "\"probability\":1.0},{\"label\":5,\"class\":\"Sandal\",\"probability\":0.0}]},\n"
+      "  {\"input\":\"a\\tb.png\",\"top\":[{\"label\":1,\"class\":\"Trouser\","
+      "\"probability\":0.9999998807907104},{\"label\":2,\"class\":\"Pullover\","
+      "\"probability\":1.2e-05}]}\n"
+      "], \"failed\": 1}\n");
+}
+
 TEST(PredictionWriterTest, JsonWithoutInputsOrWithOddBytes) {
   auto empty = nlohmann::json::parse(write_all(OutputFormat::kJson, {}));
   EXPECT_TRUE(empty["predictions"].empty());
