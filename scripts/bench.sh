@@ -313,6 +313,17 @@ wait_for_port() {
   die "no port in $source after 60 s: $(cat "$source" 2>/dev/null)"
 }
 
+# Returns once process `pid` used no CPU for 0.1 s (at most 3 s).
+wait_until_idle() {
+  local pid=$1 before after i
+  for ((i = 0; i < 30; i++)); do
+    before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    sleep 0.1
+    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    [[ $before == "$after" ]] && return
+  done
+}
+
 # `fmnist serve` against scripts/bench/serve.py (ThreadingHTTPServer + torch, the same checkpoint
 # and preprocessing), both loaded by scripts/bench/serve_load.cpp (C++, one keep-alive connection
 # per client) with one 28x28 PNG per request: 1 client for latency, 16 for throughput, after a
@@ -343,6 +354,10 @@ bench_serve() {
   for round in $(seq "$rounds"); do
     for name in fm py; do
       port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
+      # PyTorch's OpenMP threads spin for some 100 ms after the Python server's last request
+      # (110 ms of CPU in the first 0.1 s): a round started at once shares the cores with them.
+      wait_until_idle "$fm_pid"
+      wait_until_idle "$py_pid"
       "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 $((requests / rounds)) \
         >"$tmp/load_${name}_$round.out"
     done

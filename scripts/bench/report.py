@@ -31,7 +31,7 @@ def verdict(ok):
 def serve_rounds(r):
     """The 1-client rounds as the notes tell them."""
     rounds = r["serve_1c_rounds"].split(", ")
-    return (f"{len(rounds)} alternating rounds (median ms of each, fmnist/Python: "
+    return (f"{len(rounds)} alternating rounds, each once both servers are idle (median ms of each, fmnist/Python: "
             f"{', '.join(rounds)}; the rows take the median of the rounds)")
 
 
