@@ -58,9 +58,9 @@ FMNIST_VECTOR_CLONES void affine_row_kernel(const float* in, const float* weight
 }
 
 // bias + in weight^T, [1, outputs], for one row `in` of weight.size(1) contiguous floats; no
-// autograd. LibTorch's addmv
-// for fc1, with the select, unsqueeze and (flattening channels-last input) permute and reshape
-// around it, took 28-30 µs of a served image against 17 µs: each LibTorch op cost 1-2 µs there.
+// autograd. LibTorch's addmv for fc1, with the select, unsqueeze and (flattening channels-last
+// input) permute and reshape around it, took 28-30 µs of a served image against 17 µs: each
+// LibTorch op cost 1-2 µs there.
 torch::Tensor affine_row(const float* in, const torch::Tensor& weight, const torch::Tensor& bias) {
   torch::Tensor out = torch::empty({1, weight.size(0)}, weight.options());
   affine_row_kernel(in, weight.data_ptr<float>(), bias.data_ptr<float>(), weight.size(1),

@@ -105,14 +105,17 @@ std::string media_type(const httplib::Request& request) {
   return lower_case(type);
 }
 
+// Whether `text` is a whole number written in decimal digits alone (no sign, no space).
+bool is_digits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
 std::int64_t parse_top_k(const httplib::Request& request) {
   if (!request.has_param("top_k")) return 1;
   const std::string text = request.get_param_value("top_k");
   std::int64_t value = 0;
-  bool digits =
-      !text.empty() && text.size() <= 3 &&
-      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-  if (digits) value = std::stoll(text);
+  if (text.size() <= 3 && is_digits(text)) value = std::stoll(text);
   if (value < 1 || value > kNumClasses) {
     throw ImageError(
         fmt::format("top_k: must be a whole number from 1 to {}, not '{}'", kNumClasses, text));
@@ -301,8 +304,7 @@ bool ServeApp::refused_unread(const httplib::Request& request, httplib::Response
   std::string why;
   if (request.has_header("Content-Length")) {
     const std::string length = request.get_header_value("Content-Length");
-    if (length.empty() || !std::all_of(length.begin(), length.end(),
-                                       [](unsigned char c) { return std::isdigit(c); })) {
+    if (!is_digits(length)) {
       status = 400;
       why = "malformed Content-Length '" + length + "'";
     } else if (length.size() > kMaxLengthDigits || std::stoull(length) > http_max_body_bytes()) {
