@@ -3,12 +3,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -19,6 +13,7 @@
 #include "fmnist/base/error.hpp"
 #include "fmnist/predict/predict.hpp"
 #include "fmnist/report/summary.hpp"
+#include "serve/raw_connection.hpp"
 #include "test_util.hpp"
 
 namespace fmnist {
@@ -118,33 +113,8 @@ class ServeTest : public ::testing::Test {
   // Sends `request` as it is over a new connection and returns the server's first response
   // (headers and the body its Content-Length gives), or what came within 2 seconds.
   std::string raw_exchange(const std::string& request) const {
-    int sock = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port_));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{/*tv_sec=*/2, /*tv_usec=*/0};
-    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::string answer;
-    if (::connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-        ::send(sock, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      while (!is_whole_response(answer)) {
-        ssize_t got = ::recv(sock, buffer, sizeof buffer, 0);
-        if (got <= 0) break;
-        answer.append(buffer, static_cast<std::size_t>(got));
-      }
-    }
-    ::close(sock);
-    return answer;
-  }
-
-  static bool is_whole_response(const std::string& answer) {
-    const std::size_t end = answer.find("\r\n\r\n");
-    if (end == std::string::npos) return false;
-    const std::size_t length = answer.find("Content-Length: ");
-    if (length == std::string::npos || length > end) return true;
-    return answer.size() >= end + 4 + std::stoul(answer.substr(length + 16));
+    testing::RawConnection connection(port_);
+    return connection.send(request) ? connection.read_response() : "";
   }
 
   static std::string error_of(const httplib::Result& result) {

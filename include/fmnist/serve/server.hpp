@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fmnist/serve/batch_queue.hpp"
+#include "fmnist/serve/http_server.hpp"
 #include "fmnist/serve/serve_metrics.hpp"
 
 namespace fmnist {
@@ -81,7 +82,7 @@ class ServeApp {
   std::unique_ptr<BatchQueue> queue_;
   std::mutex reload_mutex_;
   std::atomic<int> in_flight_{0};
-  httplib::Server http_;
+  HttpServer http_;
   socket_t listening_socket_ = INVALID_SOCKET;
 };
 
