@@ -61,7 +61,7 @@ as_root() {
 ensure_packages() {
   "$repo/scripts/install-deps.sh" >&2
   local missing=() p
-  for p in python3-torch python3-pil hyperfine time; do
+  for p in python3-torch python3-pil hyperfine time wrk; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
@@ -324,14 +324,29 @@ wait_until_idle() {
   done
 }
 
+# wrk's median (--latency) in ms, from its report in file $1.
+wrk_median_ms() {
+  awk '$1 == "50%" {v = $2 + 0; if ($2 ~ /us$/) v /= 1000; else if ($2 ~ /[^m]s$/) v *= 1000; print v}' "$1"
+}
+
+# The failed exchanges in wrk's report $1: answers other than 2xx/3xx, and socket errors.
+wrk_errors() {
+  awk '/Non-2xx or 3xx responses:/ {n += $NF}
+       /Socket errors:/ {gsub(/[^0-9 ]/, ""); for (i = 1; i <= NF; i++) n += $i}
+       END {print n + 0}' "$1"
+}
+
 # `fmnist serve` against scripts/bench/serve.py (ThreadingHTTPServer + torch, the same checkpoint
-# and preprocessing), both loaded by scripts/bench/serve_load.cpp (C++, one keep-alive connection
-# per client) with one 28x28 PNG per request: 1 client for latency, 16 for throughput, after a
+# and preprocessing), with one 28x28 PNG per request: the 1-client latency from wrk (the lightest
+# client: cpp-httplib's adds some 30 µs of its own polls to every exchange, which narrows the
+# ratio) and, as information, from scripts/bench/serve_load.cpp; 16 clients' throughput from
+# serve_load (C++, one keep-alive connection per client, every answer's status checked), after a
 # warm-up; then each server's peak RSS.
 bench_serve() {
-  local requests=2000 rounds=4 many=16 many_requests=200 fm_pid py_pid fm_port py_port name port
-  local round
-  [[ $quick == 0 ]] || { requests=200; many_requests=20; }
+  local requests=2000 rounds=4 seconds=1 many=16 many_requests=200 fm_pid py_pid fm_port py_port
+  local name port round
+  [[ $quick == 0 ]] || { requests=200; rounds=2; many_requests=20; }
+  command -v wrk >/dev/null || die "wrk is missing (Debian's wrk: apt-get install wrk)"
   g++ -O2 -std=c++17 -pthread "$helpers/serve_load.cpp" -o "$tmp/serve_load" \
     $(pkg-config --cflags --libs cpp-httplib) || die "could not build serve_load"
   "$fmnist" serve --model "$tmp/model.pt" --port 0 --threads "$threads" --device cpu \
@@ -347,10 +362,11 @@ bench_serve() {
     port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
     "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 50 >/dev/null  # warm-up
   done
-  # The 1-client latencies in alternating rounds (fmnist, then Python, in each), each server's
-  # the median of its rounds: this machine's speed drifts by a fifth within minutes, and
-  # back-to-back runs put the drift into the ratio.
-  log "serving, 1 client: $rounds alternating rounds of $((requests / rounds)) requests each"
+  # The 1-client latencies in alternating rounds (fmnist, then Python, in each; wrk, then
+  # serve_load), each server's the median of its rounds: this machine's speed drifts by a fifth
+  # within minutes, and back-to-back runs put the drift into the ratio.
+  log "serving, 1 client: $rounds alternating rounds of wrk for ${seconds} s and serve_load for" \
+    "$((requests / rounds)) requests"
   for round in $(seq "$rounds"); do
     for name in fm py; do
       port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
@@ -358,20 +374,39 @@ bench_serve() {
       # (110 ms of CPU in the first 0.1 s): a round started at once shares the cores with them.
       wait_until_idle "$fm_pid"
       wait_until_idle "$py_pid"
+      wrk -t1 -c1 -d"${seconds}s" --latency -s "$helpers/post_image.lua" \
+        "http://127.0.0.1:$port/v1/predict" -- "$body" image/png >"$tmp/wrk_${name}_$round.out" ||
+        die "wrk failed: $(cat "$tmp/wrk_${name}_$round.out")"
+      wait_until_idle "$fm_pid"
+      wait_until_idle "$py_pid"
       "$tmp/serve_load" "$port" /v1/predict "$body" image/png 1 $((requests / rounds)) \
         >"$tmp/load_${name}_$round.out"
     done
   done
   for name in fm py; do
-    record "serve_${name}_1c_median_ms" "$(required "$(sed -n 's/^median_ms=//p' \
+    record "serve_${name}_1c_median_ms" "$(required "$(for round in $(seq "$rounds"); do
+      wrk_median_ms "$tmp/wrk_${name}_$round.out"; done | median | grep -v '^0$')" \
+      "wrk's 50% latency ($name)")"
+    record "serve_${name}_1c_requests" "$(cat "$tmp"/wrk_"${name}"_*.out |
+      awk '/ requests in / {n += $1} END {print n + 0}')"
+    record "serve_${name}_1c_httplib_median_ms" "$(required "$(sed -n 's/^median_ms=//p' \
       "$tmp"/load_"${name}"_*.out | median | grep -v '^0$')" "serve_load's median_ms ($name)")"
-    record "serve_${name}_1c_errors" \
-      "$(sed -n 's/^errors=//p' "$tmp"/load_"${name}"_*.out | awk '{n += $1} END {print n}')"
+    record "serve_${name}_1c_errors" "$(
+      { for round in $(seq "$rounds"); do wrk_errors "$tmp/wrk_${name}_$round.out"; done
+        sed -n 's/^errors=//p' "$tmp"/load_"${name}"_*.out; } | awk '{n += $1} END {print n}')"
   done
-  record serve_1c_rounds "$(for round in $(seq "$rounds"); do
-    paste -d/ <(sed -n 's/^median_ms=//p' "$tmp/load_fm_$round.out") \
-      <(sed -n 's/^median_ms=//p' "$tmp/load_py_$round.out")
-  done | paste -sd, | sed 's/,/, /g')"
+  local tool
+  for tool in wrk load; do
+    record "serve_1c_${tool}_rounds" "$(for round in $(seq "$rounds"); do
+      if [[ $tool == wrk ]]; then
+        printf '%s/%s\n' "$(wrk_median_ms "$tmp/wrk_fm_$round.out")" \
+          "$(wrk_median_ms "$tmp/wrk_py_$round.out")"
+      else
+        paste -d/ <(sed -n 's/^median_ms=//p' "$tmp/load_fm_$round.out") \
+          <(sed -n 's/^median_ms=//p' "$tmp/load_py_$round.out")
+      fi
+    done | paste -sd, | sed 's/,/, /g')"
+  done
   for name in fm py; do
     port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
     log "serving, $name: $many clients x $many_requests requests"
@@ -381,6 +416,7 @@ bench_serve() {
   record serve_fm_rss_kb "$(awk '/VmHWM/ {print $2}' "/proc/$fm_pid/status")"
   record serve_py_rss_kb "$(awk '/VmHWM/ {print $2}' "/proc/$py_pid/status")"
   record serve_requests "$((requests / rounds * rounds))"
+  record serve_wrk_seconds "$((seconds * rounds))"
   record serve_many_requests "$many_requests"
   kill "$fm_pid" "$py_pid"
   wait "$fm_pid" "$py_pid" 2>/dev/null || true
