@@ -5,8 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,11 +17,30 @@
 namespace fmnist {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 // An idle keep-alive connection looks this often whether the server is stopping.
-constexpr int kStopCheckMs = 10;
+constexpr auto kStopCheck = std::chrono::milliseconds(10);
 constexpr std::size_t kReadBufferBytes = 16 * 1024;
-// Longer answers (none of fmnist serve's) go out as they are written, in pieces of this size.
-constexpr std::size_t kMaxPendingBytes = 256 * 1024;
+// Answers are gathered up to this size; a longer write goes out as it is written.
+constexpr std::size_t kMaxPendingBytes = 64 * 1024;
+// A request's line and headers: httplib reads them a byte at a time (a body in blocks), and
+// would grow a line without bound.
+constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+// A request (or an answer) may take a second longer for each this many bytes.
+constexpr double kMinBytesPerSecond = 64 * 1024;
+// After an answer that closes the connection, what the client still sends is read and
+// dropped for this long: closing with unread bytes would reset the connection, and the
+// client could lose the answer (curl still sending a refused body).
+constexpr auto kLinger = std::chrono::milliseconds(500);
+constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+
+// Set by the post-routing handler on the thread that writes an answer, read by its loop.
+thread_local bool answer_closes = false;
+
+std::chrono::microseconds duration_of(time_t seconds, time_t microseconds) {
+  return std::chrono::seconds(seconds) + std::chrono::microseconds(microseconds);
+}
 
 // "127.0.0.1" and 8080 for a connected socket's own (peer=false) or its peer's address.
 void lookup_address(socket_t socket, bool peer, std::string& ip, int& port) {
@@ -36,21 +58,41 @@ void lookup_address(socket_t socket, bool peer, std::string& ip, int& port) {
   }
 }
 
+// Whether `events` happen on `socket` before `deadline`; also true for an error or a hang-up,
+// which the next recv or send reports.
+bool wait_for(socket_t socket, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd entry{socket, events, 0};
+    const int ready = ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    if (ready >= 0 || errno != EINTR) return ready > 0;
+  }
+}
+
 // One connection's stream for httplib's request parser. Reads go through a buffer kept for the
 // connection's life (bytes of a pipelined request stay in it); writes are gathered and sent by
-// flush(), or before the next read when the parser waits on the client (a "100 Continue").
-// The socket's SO_RCVTIMEO and SO_SNDTIMEO, which httplib sets on every accepted connection,
-// bound each read and write.
+// flush(), or before a read that has to wait for the client (a "100 Continue"). Sockets are
+// read and written without blocking, each wait bounded by the request's or answer's deadline.
 class ConnectionStream final : public httplib::Stream {
  public:
-  explicit ConnectionStream(socket_t socket) : socket_(socket), input_(kReadBufferBytes) {}
+  ConnectionStream(socket_t socket, std::chrono::microseconds read_timeout,
+                   std::chrono::microseconds write_timeout)
+      : socket_(socket),
+        read_timeout_(read_timeout),
+        write_timeout_(write_timeout),
+        input_(kReadBufferBytes) {}
 
-  bool is_readable() const override { return has_input() || wait_readable(/*timeout_ms=*/0); }
-  bool is_writable() const override { return true; }  // a write only appends to the answer
+  // The clock of a request starts: it must arrive whole within the read timeout, plus a
+  // second for every kMinBytesPerSecond of it.
+  void begin_request() {
+    request_start_ = Clock::now();
+    request_bytes_ = 0;
+    header_bytes_ = 0;
+  }
 
   ssize_t read(char* data, size_t size) override {
+    if (size == 1 && ++header_bytes_ > kMaxHeaderBytes) return -1;
     if (!has_input()) {
-      if (!flush()) return -1;
       if (size >= input_.size()) return receive(data, size);
       const ssize_t received = receive(input_.data(), input_.size());
       if (received <= 0) return received;
@@ -64,10 +106,17 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* data, size_t size) override {
-    output_.append(data, size);
-    if (output_.size() > kMaxPendingBytes && !flush()) return -1;
+    if (output_.size() + size <= kMaxPendingBytes) {
+      output_.append(data, size);
+    } else if (!flush() || !send_all(data, size)) {
+      return -1;
+    }
     return static_cast<ssize_t>(size);
   }
+
+  // Not asked by httplib 0.11's server (only by content providers, which fmnist does not use).
+  bool is_readable() const override { return has_input(); }
+  bool is_writable() const override { return true; }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     if (peer_port_ < 0) lookup_address(socket_, /*peer=*/true, peer_ip_, peer_port_);
@@ -85,75 +134,119 @@ class ConnectionStream final : public httplib::Stream {
 
   bool has_input() const { return begin_ < end_; }
 
-  // Whether bytes arrive within `timeout_ms` (0: are there now).
-  bool wait_readable(int timeout_ms) const {
-    pollfd entry{socket_, POLLIN, 0};
-    int ready;
-    do {
-      ready = ::poll(&entry, 1, timeout_ms);
-    } while (ready < 0 && errno == EINTR);
-    return ready > 0;
+  // Whether bytes are buffered or arrive before `deadline`.
+  bool wait_for_input(Clock::time_point deadline) const {
+    return has_input() || wait_for(socket_, POLLIN, deadline);
   }
 
-  // Sends what was written since the last flush; false when the client is gone or stalled.
+  // Sends what was written since the last flush; false when the client is gone or too slow.
   bool flush() {
-    std::size_t sent = 0;
-    while (sent < output_.size()) {
-      const ssize_t count =
-          ::send(socket_, output_.data() + sent, output_.size() - sent, MSG_NOSIGNAL);
-      if (count < 0 && errno == EINTR) continue;
-      if (count <= 0) {
-        output_.clear();
-        return false;
-      }
-      sent += static_cast<std::size_t>(count);
+    const bool sent = send_all(output_.data(), output_.size());
+    if (output_.capacity() > kMaxPendingBytes) {
+      std::string().swap(output_);
+    } else {
+      output_.clear();
     }
-    output_.clear();
-    return true;
+    return sent;
   }
 
  private:
+  static Clock::duration allowance(std::size_t bytes) {
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(bytes) / kMinBytesPerSecond));
+  }
+
   ssize_t receive(char* data, std::size_t size) {
-    ssize_t count;
-    do {
-      count = ::recv(socket_, data, size, 0);
-    } while (count < 0 && errno == EINTR);
-    return count;
+    if (!flush()) return -1;
+    for (;;) {
+      const ssize_t count = ::recv(socket_, data, size, MSG_DONTWAIT);
+      if (count >= 0) {
+        request_bytes_ += static_cast<std::size_t>(count);
+        return count;
+      }
+      if (errno == EINTR) continue;
+      const auto deadline = request_start_ + read_timeout_ + allowance(request_bytes_);
+      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_for(socket_, POLLIN, deadline)) {
+        return -1;
+      }
+    }
+  }
+
+  bool send_all(const char* data, std::size_t size) {
+    const auto deadline = Clock::now() + write_timeout_ + allowance(size);
+    for (std::size_t sent = 0; sent < size;) {
+      const ssize_t count = ::send(socket_, data + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (count >= 0) {
+        sent += static_cast<std::size_t>(count);
+      } else if (errno != EINTR && ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+                                    !wait_for(socket_, POLLOUT, deadline))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   const socket_t socket_;
+  const std::chrono::microseconds read_timeout_, write_timeout_;
   std::vector<char> input_;
   std::size_t begin_ = 0, end_ = 0;  // the unread bytes of input_
   std::string output_;
+  Clock::time_point request_start_ = Clock::now();
+  std::size_t request_bytes_ = 0, header_bytes_ = 0;
   mutable std::string peer_ip_, own_ip_;
   mutable int peer_port_ = -1, own_port_ = -1;
 };
 
+// Ends the connection after the last answer went out: the client gets it and then the end,
+// and what it still sends is dropped for a while instead of resetting the connection.
+void close_lingering(socket_t socket) {
+  ::shutdown(socket, SHUT_WR);
+  const auto deadline = Clock::now() + kLinger;
+  char sink[4096];
+  for (std::size_t dropped = 0; dropped < kMaxLingerBytes && wait_for(socket, POLLIN, deadline);) {
+    const ssize_t count = ::recv(socket, sink, sizeof sink, MSG_DONTWAIT);
+    if (count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN)) break;
+    dropped += static_cast<std::size_t>(std::max<ssize_t>(count, 0));
+  }
+  ::close(socket);
+}
+
 }  // namespace
 
+HttpServer::HttpServer() {
+  set_post_routing_handler([](const httplib::Request&, httplib::Response& response) {
+    std::string connection = response.get_header_value("Connection");
+    std::transform(connection.begin(), connection.end(), connection.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    answer_closes = connection == "close";
+  });
+}
+
 bool HttpServer::process_and_close_socket(socket_t socket) {
-  ConnectionStream stream(socket);
-  // Between requests: waits for the next one until the keep-alive timeout, or until stop().
-  auto next_request_came = [&] {
-    const auto idle_since = std::chrono::steady_clock::now();
-    const auto idle_limit = std::chrono::seconds(keep_alive_timeout_sec_);
-    while (!stream.has_input() && !stream.wait_readable(kStopCheckMs)) {
-      if (svr_sock_ == INVALID_SOCKET ||
-          std::chrono::steady_clock::now() - idle_since > idle_limit) {
-        return false;
-      }
-    }
-    return svr_sock_ != INVALID_SOCKET;
-  };
+  ConnectionStream stream(socket, duration_of(read_timeout_sec_, read_timeout_usec_),
+                          duration_of(write_timeout_sec_, write_timeout_usec_));
+  const auto keep_alive = std::chrono::seconds(keep_alive_timeout_sec_);
   bool ok = false;
-  for (std::size_t left = keep_alive_max_count_; left > 0 && next_request_came(); --left) {
+  for (std::size_t left = keep_alive_max_count_; left > 0; --left) {
+    // Between requests: the next one, until the keep-alive timeout or stop(). Once stopping,
+    // only a request that already came is answered, as the connection's last.
+    const auto idle_since = Clock::now();
+    bool stopping = false, came = false;
+    while (!came) {
+      stopping = svr_sock_ == INVALID_SOCKET;
+      came = stream.wait_for_input(stopping ? Clock::now() : Clock::now() + kStopCheck);
+      if (!came && (stopping || Clock::now() - idle_since > keep_alive)) break;
+    }
+    if (!came) break;
+    stream.begin_request();
+    answer_closes = false;
     bool client_closes = false;
-    ok = process_request(stream, /*close_connection=*/left == 1, client_closes, nullptr);
+    ok =
+        process_request(stream, /*close_connection=*/left == 1 || stopping, client_closes, nullptr);
     ok = stream.flush() && ok;
-    if (!ok || client_closes) break;
+    if (!ok || client_closes || answer_closes) break;
   }
-  ::shutdown(socket, SHUT_RDWR);
-  ::close(socket);
+  close_lingering(socket);
   return ok;
 }
 

@@ -212,6 +212,9 @@ ServeApp::ServeApp(const ServeOptions& options)
   http_.Patch(".*", handler).Options(".*", handler);
   http_.set_error_handler([this](const httplib::Request& request, httplib::Response& response) {
     if (!response.body.empty()) return;  // an answer of handle()
+    // httplib refused the request at some point of reading it: what follows on the connection
+    // may be the rest of it, not a request.
+    response.set_header("Connection", "close");
     // httplib refuses form-encoded bodies over 8 KiB itself (413): curl's --data-binary without
     // a Content-Type, the likeliest mistake, is told what to send instead.
     if (response.status == 413 && media_type(request) == "application/x-www-form-urlencoded") {

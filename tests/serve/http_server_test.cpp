@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <thread>
 
+#include "fmnist/serve/connection_pool.hpp"
 #include "serve/raw_connection.hpp"
 
 namespace fmnist {
@@ -28,6 +30,14 @@ class HttpServerTest : public ::testing::Test {
           std::to_string(request.body.size()) + " " +
               std::to_string(std::count(request.body.begin(), request.body.end(), 'x')),
           "text/plain");
+    });
+    server_.Get("/bye", [](const httplib::Request&, httplib::Response& response) {
+      response.set_header("Connection", "close");
+      response.set_content("bye", "text/plain");
+    });
+    server_.Get("/slow", [](const httplib::Request&, httplib::Response& response) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      response.set_content("slow", "text/plain");
     });
     server_.Get("/big", [](const httplib::Request&, httplib::Response& response) {
       response.set_content(std::string(3'000'000, 'y'), "text/plain");
@@ -128,6 +138,66 @@ TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
   server_.stop();
   EXPECT_EQ(connection.read_response(), "");
   EXPECT_TRUE(connection.closed_by_server());
+}
+
+// Such an answer (a body refused unread) leaves what follows unread: the rest of the body, not
+// a request.
+TEST_F(HttpServerTest, AnAnswerThatSaysCloseEndsTheConnection) {
+  start();
+  testing::RawConnection connection(port_);
+  ASSERT_TRUE(connection.send(get("/bye") + get("/hello")));
+  EXPECT_EQ(body_of(connection.read_response()), "bye");
+  EXPECT_EQ(connection.read_response(), "");
+  EXPECT_TRUE(connection.closed_by_server());
+}
+
+TEST_F(HttpServerTest, AnIdleConnectionEndsAtTheKeepAliveTimeout) {
+  server_.set_keep_alive_timeout(1);
+  start();
+  testing::RawConnection connection(port_, /*timeout_s=*/10);
+  ASSERT_TRUE(connection.send(get("/hello")));
+  EXPECT_EQ(body_of(connection.read_response()), "hello");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(connection.send(get("/hello")));
+  EXPECT_EQ(body_of(connection.read_response()), "hello");
+  EXPECT_EQ(connection.read_response(), "");
+  EXPECT_TRUE(connection.closed_by_server());
+}
+
+// A byte every 0.2 s never trips a 1 s read timeout; the request's own deadline ends it.
+TEST_F(HttpServerTest, ARequestThatTricklesInIsCutOff) {
+  server_.set_read_timeout(1);
+  start();
+  testing::RawConnection connection(port_, /*timeout_s=*/10);
+  ASSERT_TRUE(connection.send("GET /hello HTTP/1.1\r\nX-Padding: "));
+  int bytes = 0;
+  while (bytes < 50 && !connection.readable_within(/*ms=*/200) && connection.send("x")) ++bytes;
+  EXPECT_LT(bytes, 50) << "the server still read the request after 10 s";
+  EXPECT_EQ(connection.read_response().rfind("HTTP/1.1 400", 0), 0u);
+}
+
+TEST_F(HttpServerTest, ARequestLineOverTheLimitEndsTheConnection) {
+  start();
+  testing::RawConnection connection(port_);
+  ASSERT_TRUE(connection.send("GET /" + std::string(100'000, 'a')));
+  EXPECT_EQ(connection.read_response(), "");
+  EXPECT_TRUE(connection.closed_by_server());
+}
+
+// A connection that waited for a worker when stop() came had sent its request: it is answered.
+TEST_F(HttpServerTest, StopAnswersTheRequestsThatCame) {
+  server_.new_task_queue = [] { return new ConnectionPool(/*threads=*/1); };
+  start();
+  testing::RawConnection busy(port_, /*timeout_s=*/10), waiting(port_, /*timeout_s=*/10);
+  ASSERT_TRUE(busy.send(get("/slow")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(waiting.send(get("/hello")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // accepted, not yet served
+  server_.stop();
+  EXPECT_EQ(body_of(busy.read_response()), "slow");
+  const std::string answer = waiting.read_response();
+  EXPECT_EQ(body_of(answer), "hello");
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
 }
 
 }  // namespace

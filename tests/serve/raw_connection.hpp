@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 
@@ -41,7 +43,7 @@ class RawConnection {
       char buffer[4096];
       const ssize_t got = ::recv(socket_, buffer, sizeof buffer, 0);
       if (got <= 0) {
-        closed_ = got == 0;
+        closed_ = got == 0 || errno == ECONNRESET;
         break;
       }
       unread_.append(buffer, static_cast<std::size_t>(got));
@@ -52,8 +54,15 @@ class RawConnection {
     return response;
   }
 
-  // Whether the last read ended because the server closed the connection.
+  // Whether the last read ended because the server closed (or reset) the connection.
   bool closed_by_server() const { return closed_; }
+
+  // Whether the server sent something, or closed the connection, within `ms` milliseconds.
+  bool readable_within(int ms) const {
+    if (!unread_.empty()) return true;
+    pollfd entry{socket_, POLLIN, 0};
+    return ::poll(&entry, 1, ms) > 0;
+  }
 
  private:
   bool has_whole_response() const {

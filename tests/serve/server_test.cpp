@@ -260,6 +260,35 @@ TEST_F(ServeTest, RefusalsAreCountedButNotTimed) {
   }
 }
 
+// The refusal leaves the body unread: it must not be read as a request.
+TEST_F(ServeTest, ARefusedBodyIsNotReadAsTheNextRequest) {
+  ServeOptions small = options();
+  small.max_body_mb = 0.01;  // 10 KiB
+  start(small);
+  testing::RawConnection connection(port_);
+  ASSERT_TRUE(
+      connection.send("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                      "Content-Length: 20000\r\n\r\nGET /v1/model HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string answer = connection.read_response();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_EQ(connection.read_response(), "");
+  EXPECT_TRUE(connection.closed_by_server());
+}
+
+// httplib stops reading a request at its bad line: the lines after it are not more requests.
+TEST_F(ServeTest, AMalformedRequestIsAnsweredOnce) {
+  start(options());
+  testing::RawConnection connection(port_);
+  ASSERT_TRUE(connection.send("BAD\r\nHost: x\r\nAccept: */*\r\nUser-Agent: y\r\n\r\n"));
+  EXPECT_EQ(connection.read_response().rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(connection.read_response(), "");
+  EXPECT_TRUE(connection.closed_by_server());
+  const std::string metrics = client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("fmnist_http_requests_total{route=\"other\",status=\"400\"} 1\n"),
+            std::string::npos)
+      << metrics;
+}
+
 TEST_F(ServeTest, BadRequestsGetAStatusAndAJsonError) {
   ServeOptions small = options();
   small.max_body_mb = 0.01;  // 10 KiB

@@ -2,19 +2,34 @@
 
 #include <httplib.h>
 
+#include <string_view>
+
 namespace fmnist {
 
-// httplib's server with fmnist's connection loop. httplib 0.11 makes some 13 system calls per
-// request on a keep-alive connection (a poll before every read and two before every write,
-// the peer's and its own address looked up again) and sends the status line and headers apart
-// from the body, so a client is woken twice per answer; it also drops whatever a client sent
-// after the request it is reading (a pipelined request). Here each connection keeps one read
-// buffer for its life, looks its addresses up once, and sends each answer in one write: a
-// request on a warm connection takes a poll, a recv and a send. Requests are still parsed and
-// routed by httplib (Server::process_request, the hook httplib's own SSLServer overrides).
+static_assert(std::string_view(CPPHTTPLIB_VERSION).substr(0, 5) == "0.11.",
+              "HttpServer replaces cpp-httplib 0.11's connection loop; check it against this "
+              "version's Server::process_and_close_socket and process_request");
+
+// httplib's server with fmnist's connection loop; requests are still parsed and routed by
+// httplib (Server::process_request, the hook httplib's own SSLServer overrides).
+//
+// httplib 0.11's loop makes some 13 system calls per request on a keep-alive connection and
+// sends an answer's headers apart from its body; here a request on a warm connection takes a
+// poll, a recv and one send. Its read buffer lived for one request, so a pipelined request was
+// lost; here it lives as long as the connection, and an answer that says "Connection: close"
+// ends the connection (a refused body, left unread, is not read as the next request). It
+// bounded each read in time but not a request: a client sending a byte every few seconds held
+// a worker forever; here a request must arrive whole within the read timeout, plus a second
+// for every 64 KiB, and its line and headers are at most 64 KiB. An idle connection ends at
+// stop() rather than at its keep-alive timeout, and a request that already came is answered.
 class HttpServer : public httplib::Server {
+ public:
+  HttpServer();
+
  private:
   bool process_and_close_socket(socket_t socket) override;
+  // The loop learns from it whether an answer closes the connection.
+  using httplib::Server::set_post_routing_handler;
 };
 
 }  // namespace fmnist
