@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fmnist {
@@ -27,8 +29,6 @@ constexpr std::size_t kMaxPendingBytes = 64 * 1024;
 // A request's line and headers: httplib reads them a byte at a time (a body in blocks), and
 // would grow a line without bound.
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-// A request (or an answer) may take a second longer for each this many bytes.
-constexpr double kMinBytesPerSecond = 64 * 1024;
 // After an answer that closes the connection, what the client still sends is read and
 // dropped for this long: closing with unread bytes would reset the connection, and the
 // client could lose the answer (curl still sending a refused body).
@@ -37,6 +37,35 @@ constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
 
 // Set by the post-routing handler on the thread that writes an answer, read by its loop.
 thread_local bool answer_closes = false;
+// Set when the request the thread reads ran out of time.
+thread_local bool timed_out = false;
+
+// Whether a header's value, a comma-separated list, holds `token` (lower case) in any case:
+// "Keep-Alive, Upgrade" holds "keep-alive".
+bool has_token(std::string value, std::string_view token) {
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::istringstream items(value);
+  for (std::string item; std::getline(items, item, ',');) {
+    const std::size_t first = item.find_first_not_of(" \t");
+    if (first != std::string::npos &&
+        item.substr(first, item.find_last_not_of(" \t") + 1 - first) == token) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether the request came with a body that httplib did not read: it reads one only for
+// these methods, and the bytes left would be taken for the next request.
+bool has_unread_body(const httplib::Request& request) {
+  const bool read = request.method == "POST" || request.method == "PUT" ||
+                    request.method == "PATCH" || request.method == "DELETE" ||
+                    request.method == "PRI";
+  return !read && (request.has_header("Transfer-Encoding") ||
+                   (request.has_header("Content-Length") &&
+                    request.get_header_value("Content-Length") != "0"));
+}
 
 std::chrono::microseconds duration_of(time_t seconds, time_t microseconds) {
   return std::chrono::seconds(seconds) + std::chrono::microseconds(microseconds);
@@ -83,11 +112,12 @@ class ConnectionStream final : public httplib::Stream {
         input_(kReadBufferBytes) {}
 
   // The clock of a request starts: it must arrive whole within the read timeout, plus a
-  // second for every kMinBytesPerSecond of it.
+  // second for every kServeMinBytesPerSecond of it.
   void begin_request() {
     request_start_ = Clock::now();
     request_bytes_ = 0;
     header_bytes_ = 0;
+    timed_out = false;
   }
 
   ssize_t read(char* data, size_t size) override {
@@ -153,7 +183,7 @@ class ConnectionStream final : public httplib::Stream {
  private:
   static Clock::duration allowance(std::size_t bytes) {
     return std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(static_cast<double>(bytes) / kMinBytesPerSecond));
+        std::chrono::duration<double>(static_cast<double>(bytes) / kServeMinBytesPerSecond));
   }
 
   ssize_t receive(char* data, std::size_t size) {
@@ -166,7 +196,9 @@ class ConnectionStream final : public httplib::Stream {
       }
       if (errno == EINTR) continue;
       const auto deadline = request_start_ + read_timeout_ + allowance(request_bytes_);
-      if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_for(socket_, POLLIN, deadline)) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (!wait_for(socket_, POLLIN, deadline)) {
+        timed_out = Clock::now() >= deadline;
         return -1;
       }
     }
@@ -213,14 +245,25 @@ void close_lingering(socket_t socket) {
 
 }  // namespace
 
+// Decides, as each answer is written, whether it ends the connection, and says so in it:
+// httplib 0.11 matched "close" and "Keep-Alive" in one case only, and did not look at the
+// answer's own header or at a body it left unread.
 HttpServer::HttpServer() {
-  set_post_routing_handler([](const httplib::Request&, httplib::Response& response) {
-    std::string connection = response.get_header_value("Connection");
-    std::transform(connection.begin(), connection.end(), connection.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    answer_closes = connection == "close";
+  set_post_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    const std::string asked = request.get_header_value("Connection");
+    answer_closes = has_token(response.get_header_value("Connection"), "close") ||
+                    has_token(asked, "close") ||
+                    (request.version == "HTTP/1.0" && !has_token(asked, "keep-alive")) ||
+                    has_unread_body(request) || svr_sock_ == INVALID_SOCKET;
+    if (answer_closes) {
+      response.headers.erase("Keep-Alive");
+      response.headers.erase("Connection");
+      response.set_header("Connection", "close");
+    }
   });
 }
+
+bool HttpServer::request_timed_out() { return timed_out; }
 
 bool HttpServer::process_and_close_socket(socket_t socket) {
   ConnectionStream stream(socket, duration_of(read_timeout_sec_, read_timeout_usec_),
@@ -240,11 +283,11 @@ bool HttpServer::process_and_close_socket(socket_t socket) {
     if (!came) break;
     stream.begin_request();
     answer_closes = false;
-    bool client_closes = false;
-    ok =
-        process_request(stream, /*close_connection=*/left == 1 || stopping, client_closes, nullptr);
+    bool httplib_closes = false;  // its own decision, case-sensitive: answer_closes replaces it
+    ok = process_request(stream, /*close_connection=*/left == 1 || stopping, httplib_closes,
+                         nullptr);
     ok = stream.flush() && ok;
-    if (!ok || client_closes || answer_closes) break;
+    if (!ok || answer_closes) break;
   }
   close_lingering(socket);
   return ok;

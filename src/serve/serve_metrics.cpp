@@ -69,7 +69,7 @@ std::string ServeMetrics::format(std::int64_t queued_images, int requests_in_fli
                         key.second, count);
   }
   text +=
-      "# HELP fmnist_http_request_duration_seconds Time from a request's arrival to its answer.\n"
+      "# HELP fmnist_http_request_duration_seconds Time from a request read whole to its answer.\n"
       "# TYPE fmnist_http_request_duration_seconds histogram\n";
   for (const auto& [route, histogram] : latency_) {
     text += format_buckets("fmnist_http_request_duration_seconds", "route=\"" + route + "\"",

@@ -42,12 +42,24 @@ constexpr Route kRoutes[] = {{"/healthz", "GET"},
 // A Content-Length of more digits is over any --max-body-mb (and may be past std::stoull's).
 constexpr std::size_t kMaxLengthDigits = 15;
 
-// The route's path for metrics: a fixed set, whatever paths clients send.
-std::string route_label(const std::string& path) {
+const Route* find_route(const std::string& path) {
   for (const Route& route : kRoutes) {
-    if (path == route.path) return path;
+    if (path == route.path) return &route;
   }
-  return "other";
+  return nullptr;
+}
+
+// The route's path for metrics: a fixed set, whatever paths clients send.
+std::string route_label(const std::string& path) { return find_route(path) ? path : "other"; }
+
+// Whether the route takes the request's method; HEAD is GET without the body.
+bool takes_method(const Route& route, const std::string& method) {
+  return method == route.method || (method == "HEAD" && std::strcmp(route.method, "GET") == 0);
+}
+
+// The types /v1/predict reads as one image's bytes.
+bool is_image_type(const std::string& type) {
+  return type.rfind("image/", 0) == 0 || type == "application/octet-stream";
 }
 
 void reply_json(httplib::Response& response, int status, const nlohmann::json& body) {
@@ -156,7 +168,7 @@ std::vector<Upload> uploads_of(const httplib::Request& request, int& status) {
     if (uploads.empty()) throw ImageError("the form holds no files");
   } else {
     const std::string type = media_type(request);
-    if (type.rfind("image/", 0) != 0 && type != "application/octet-stream") {
+    if (!is_image_type(type)) {
       status = 415;
       throw ImageError(unsupported_type_message(type));
     }
@@ -217,7 +229,13 @@ ServeApp::ServeApp(const ServeOptions& options)
     response.set_header("Connection", "close");
     // httplib refuses form-encoded bodies over 8 KiB itself (413): curl's --data-binary without
     // a Content-Type, the likeliest mistake, is told what to send instead.
-    if (response.status == 413 && media_type(request) == "application/x-www-form-urlencoded") {
+    if (HttpServer::request_timed_out()) {
+      reply_error(response, 408,
+                  fmt::format("the request did not arrive in time: {} s, and a second more for "
+                              "each {} KiB of it",
+                              kServeTimeoutSeconds, kServeMinBytesPerSecond / 1024));
+    } else if (response.status == 413 &&
+               media_type(request) == "application/x-www-form-urlencoded") {
       reply_error(response, 415, unsupported_type_message(media_type(request)));
     } else {
       reply_error(response, response.status, status_message(response.status));
@@ -231,7 +249,7 @@ ServeApp::ServeApp(const ServeOptions& options)
   // A client that waits for "100 Continue" before sending the body gets its refusal instead.
   http_.set_expect_100_continue_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
-        return refused_unread(request, response) ? response.status : 100;
+        return refused_before_body(request, response) ? response.status : 100;
       });
   http_.set_payload_max_length(http_max_body_bytes());
   http_.set_read_timeout(kServeTimeoutSeconds);
@@ -326,6 +344,22 @@ bool ServeApp::refused_unread(const httplib::Request& request, httplib::Response
   return true;
 }
 
+// For a client waiting for "100 Continue": the refusals that need no body (its size, an
+// unknown route, a wrong method, a missing token, a type /v1/predict does not take) are
+// answered before it sends one. The connection closes after them.
+bool ServeApp::refused_before_body(const httplib::Request& request, httplib::Response& response) {
+  if (refused_unread(request, response)) return true;
+  const Route* found = find_route(request.path);
+  const bool refused = !found || !takes_method(*found, request.method) ||
+                       (request.path != "/healthz" && !authorized(request)) ||
+                       (request.path == "/v1/predict" && !request.is_multipart_form_data() &&
+                        !is_image_type(media_type(request)));
+  if (!refused) return false;
+  handle(request, response);  // the refusal any request gets
+  response.set_header("Connection", "close");
+  return true;
+}
+
 // Runs before httplib reads a body. A POST, PUT or PATCH with neither a Content-Length nor a
 // chunked body (`curl -X POST`) has an empty one, which httplib would call malformed.
 httplib::Server::HandlerResponse ServeApp::before_reading_body(const httplib::Request& request,
@@ -367,13 +401,9 @@ void ServeApp::handle(const httplib::Request& request, httplib::Response& respon
 }
 
 void ServeApp::route(const httplib::Request& request, httplib::Response& response) {
-  const Route* found = nullptr;
-  for (const Route& route : kRoutes) {
-    if (request.path == route.path) found = &route;
-  }
+  const Route* found = find_route(request.path);
   if (!found) return reply_error(response, 404, "no such route: " + request.path);
-  const bool head = request.method == "HEAD" && std::strcmp(found->method, "GET") == 0;
-  if (request.method != found->method && !head) {
+  if (!takes_method(*found, request.method)) {
     response.set_header("Allow", found->method);
     return reply_error(response, 405, fmt::format("{} takes {}", found->path, found->method));
   }

@@ -289,6 +289,44 @@ TEST_F(ServeTest, AMalformedRequestIsAnsweredOnce) {
       << metrics;
 }
 
+// A client waiting for "100 Continue" is refused before it sends a body no one would read.
+TEST_F(ServeTest, RefusalsThatNeedNoBodyComeBeforeAContinue) {
+  ServeOptions guarded = options();
+  guarded.token = "s3cret";
+  start(guarded);
+  const std::string head = "Host: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n";
+  for (const auto& [request, status] : std::vector<std::pair<std::string, std::string>>{
+           {"POST /v1/predict HTTP/1.1\r\nContent-Type: image/png\r\n", "401"},
+           {"POST /v1/predict HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nContent-Type: "
+            "text/plain\r\n",
+            "415"},
+           {"POST /v2/predict HTTP/1.1\r\n", "404"},
+           {"POST /v1/model HTTP/1.1\r\n", "405"}}) {
+    testing::RawConnection connection(port_);
+    ASSERT_TRUE(connection.send(request + head + "\r\n"));
+    const std::string answer = connection.read_response();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 " + status, 0), 0u) << request << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  }
+  testing::RawConnection connection(port_);
+  ASSERT_TRUE(connection.send(
+      "POST /v1/predict HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nContent-Type: image/png\r\n" +
+      head + "\r\n"));
+  EXPECT_EQ(connection.read_response(), "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+// A request that stops arriving is answered 408 with the rule, not "malformed request".
+TEST_F(ServeTest, ARequestThatDoesNotArriveInTimeGets408) {
+  start(options());
+  testing::RawConnection connection(port_, /*timeout_s=*/kServeTimeoutSeconds + 5);
+  ASSERT_TRUE(
+      connection.send("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                      "Content-Length: 100\r\n\r\nonly part of it"));
+  const std::string answer = connection.read_response();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_NE(answer.find("did not arrive in time"), std::string::npos) << answer;
+}
+
 TEST_F(ServeTest, BadRequestsGetAStatusAndAJsonError) {
   ServeOptions small = options();
   small.max_body_mb = 0.01;  // 10 KiB

@@ -6,6 +6,11 @@
 
 namespace fmnist {
 
+// A request may take a second longer than the read timeout (an answer than the write timeout)
+// for each this many bytes of it: a client as slow holds a worker for at most
+// --max-body-mb / 16 KiB seconds.
+inline constexpr double kServeMinBytesPerSecond = 16 * 1024;
+
 static_assert(std::string_view(CPPHTTPLIB_VERSION).substr(0, 5) == "0.11.",
               "HttpServer replaces cpp-httplib 0.11's connection loop; check it against this "
               "version's Server::process_and_close_socket and process_request");
@@ -20,11 +25,15 @@ static_assert(std::string_view(CPPHTTPLIB_VERSION).substr(0, 5) == "0.11.",
 // ends the connection (a refused body, left unread, is not read as the next request). It
 // bounded each read in time but not a request: a client sending a byte every few seconds held
 // a worker forever; here a request must arrive whole within the read timeout, plus a second
-// for every 64 KiB, and its line and headers are at most 64 KiB. An idle connection ends at
-// stop() rather than at its keep-alive timeout, and a request that already came is answered.
+// for every kServeMinBytesPerSecond, and its line and headers are at most 64 KiB. An idle
+// connection ends at stop() rather than at its keep-alive timeout, and a request that already came
+// is answered.
 class HttpServer : public httplib::Server {
  public:
   HttpServer();
+
+  // Whether the request this thread was reading ran out of time (its refusal is a 408).
+  static bool request_timed_out();
 
  private:
   bool process_and_close_socket(socket_t socket) override;

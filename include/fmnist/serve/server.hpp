@@ -69,6 +69,7 @@ class ServeApp {
   void predict(const httplib::Request& request, httplib::Response& response);
   bool authorized(const httplib::Request& request) const;
   bool refused_unread(const httplib::Request& request, httplib::Response& response);
+  bool refused_before_body(const httplib::Request& request, httplib::Response& response);
   httplib::Server::HandlerResponse before_reading_body(const httplib::Request& request,
                                                        httplib::Response& response);
   std::uint64_t http_max_body_bytes() const {
