@@ -54,8 +54,8 @@ class RawConnection {
     return response;
   }
 
-  // Whether the last read ended because the server closed (or reset) the connection.
-  bool closed_by_server() const { return closed_; }
+  // Whether the server closes the connection without sending anything more.
+  bool ends_without_more() { return read_response().empty() && closed_; }
 
   // Whether the server sent something, or closed the connection, within `ms` milliseconds.
   bool readable_within(int ms) const {
