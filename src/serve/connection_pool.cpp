@@ -16,6 +16,7 @@ void ConnectionPool::enqueue(std::function<void()> job) {
   std::unique_lock<std::mutex> lock(mutex_);
   slot_free_.wait(lock, [&] { return jobs_.size() < limit_ || shutting_down_; });
   jobs_.push_back(std::move(job));
+  waiting_ = jobs_.size();
   job_ready_.notify_one();
 }
 
@@ -45,6 +46,7 @@ void ConnectionPool::work() {
       if (jobs_.empty()) return;  // shutting down, nothing left
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      waiting_ = jobs_.size();
     }
     slot_free_.notify_one();
     job();

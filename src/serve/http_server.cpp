@@ -1,5 +1,7 @@
 #include "fmnist/serve/http_server.hpp"
 
+#include "fmnist/serve/connection_pool.hpp"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -104,9 +106,10 @@ bool wait_for(socket_t socket, short events, Clock::time_point deadline) {
 // read and written without blocking, each wait bounded by the request's or answer's deadline.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(socket_t socket, std::chrono::microseconds read_timeout,
-                   std::chrono::microseconds write_timeout)
+  ConnectionStream(socket_t socket, const std::atomic<socket_t>& listening,
+                   std::chrono::microseconds read_timeout, std::chrono::microseconds write_timeout)
       : socket_(socket),
+        listening_(listening),
         read_timeout_(read_timeout),
         write_timeout_(write_timeout),
         input_(kReadBufferBytes) {}
@@ -195,13 +198,25 @@ class ConnectionStream final : public httplib::Stream {
         return count;
       }
       if (errno == EINTR) continue;
-      const auto deadline = request_start_ + read_timeout_ + allowance(request_bytes_);
       if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-      if (!wait_for(socket_, POLLIN, deadline)) {
-        timed_out = Clock::now() >= deadline;
+      const auto deadline = read_deadline();
+      if (Clock::now() >= deadline) {
+        timed_out = true;
         return -1;
       }
+      wait_for(socket_, POLLIN, std::min(deadline, Clock::now() + kStopCheck * 10));
     }
+  }
+
+  // The request's deadline; once the server stops, at most the read timeout from then (a slow
+  // upload would hold the stop for minutes).
+  Clock::time_point read_deadline() {
+    auto deadline = request_start_ + read_timeout_ + allowance(request_bytes_);
+    if (listening_ == INVALID_SOCKET) {
+      if (stopped_at_ == Clock::time_point()) stopped_at_ = Clock::now();
+      deadline = std::min(deadline, stopped_at_ + read_timeout_);
+    }
+    return deadline;
   }
 
   bool send_all(const char* data, std::size_t size) {
@@ -219,11 +234,12 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   const socket_t socket_;
+  const std::atomic<socket_t>& listening_;  // INVALID_SOCKET once the server stops
   const std::chrono::microseconds read_timeout_, write_timeout_;
   std::vector<char> input_;
   std::size_t begin_ = 0, end_ = 0;  // the unread bytes of input_
   std::string output_;
-  Clock::time_point request_start_ = Clock::now();
+  Clock::time_point request_start_ = Clock::now(), stopped_at_;
   std::size_t request_bytes_ = 0, header_bytes_ = 0;
   mutable std::string peer_ip_, own_ip_;
   mutable int peer_port_ = -1, own_port_ = -1;
@@ -254,7 +270,8 @@ HttpServer::HttpServer() {
     answer_closes = has_token(response.get_header_value("Connection"), "close") ||
                     has_token(asked, "close") ||
                     (request.version == "HTTP/1.0" && !has_token(asked, "keep-alive")) ||
-                    has_unread_body(request) || svr_sock_ == INVALID_SOCKET;
+                    has_unread_body(request) || !framing_problem(request).empty() ||
+                    svr_sock_ == INVALID_SOCKET;
     if (answer_closes) {
       response.headers.erase("Keep-Alive");
       response.headers.erase("Connection");
@@ -265,8 +282,29 @@ HttpServer::HttpServer() {
 
 bool HttpServer::request_timed_out() { return timed_out; }
 
+void HttpServer::set_max_connections(std::size_t connections) {
+  new_task_queue = [this, connections] {
+    auto* pool = new ConnectionPool(connections);
+    pool_ = pool;
+    return pool;
+  };
+}
+
+std::string HttpServer::framing_problem(const httplib::Request& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name.find_first_of(" \t") != std::string::npos) {
+      return "a header name with a space in it ('" + name + "')";
+    }
+  }
+  if (request.get_header_value_count("Content-Length") > 1) return "more than one Content-Length";
+  if (request.has_header("Content-Length") && request.has_header("Transfer-Encoding")) {
+    return "both Content-Length and Transfer-Encoding";
+  }
+  return "";
+}
+
 bool HttpServer::process_and_close_socket(socket_t socket) {
-  ConnectionStream stream(socket, duration_of(read_timeout_sec_, read_timeout_usec_),
+  ConnectionStream stream(socket, svr_sock_, duration_of(read_timeout_sec_, read_timeout_usec_),
                           duration_of(write_timeout_sec_, write_timeout_usec_));
   const auto keep_alive = std::chrono::seconds(keep_alive_timeout_sec_);
   bool ok = false;
@@ -278,7 +316,11 @@ bool HttpServer::process_and_close_socket(socket_t socket) {
     while (!came) {
       stopping = svr_sock_ == INVALID_SOCKET;
       came = stream.wait_for_input(stopping ? Clock::now() : Clock::now() + kStopCheck);
-      if (!came && (stopping || Clock::now() - idle_since > keep_alive)) break;
+      ConnectionPool* pool = pool_;
+      if (!came &&
+          (stopping || Clock::now() - idle_since > keep_alive || (pool && pool->has_waiting()))) {
+        break;
+      }
     }
     if (!came) break;
     stream.begin_request();

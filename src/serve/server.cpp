@@ -22,7 +22,6 @@
 #include "fmnist/image/image.hpp"
 #include "fmnist/predict/predict.hpp"
 #include "fmnist/predict/prediction_writer.hpp"
-#include "fmnist/serve/connection_pool.hpp"
 
 namespace fmnist {
 namespace {
@@ -264,8 +263,7 @@ ServeApp::ServeApp(const ServeOptions& options)
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     listening_socket_ = socket;  // the last one offered is the one bound
   });
-  const auto connections = static_cast<std::size_t>(options_.max_connections);
-  http_.new_task_queue = [connections] { return new ConnectionPool(connections); };
+  http_.set_max_connections(static_cast<std::size_t>(options_.max_connections));
 }
 
 std::shared_ptr<const ServedModel> ServeApp::load_model() const {
@@ -316,14 +314,18 @@ std::string ServeApp::reload() {
   }
 }
 
-// Fills `response` with a refusal when a request's body must not be read: chunked (httplib 0.11
-// would read it whole whatever its size), or a Content-Length that is malformed or over
-// --max-body-mb (httplib would read such a body to skip it: curl uploaded 1,000 MB before its
-// 413). The client is asked to close the connection.
+// Fills `response` with a refusal when a request's body must not be read: framing that leaves
+// its end a guess (HttpServer::framing_problem), chunked (httplib 0.11 would read it whole
+// whatever its size), or a Content-Length that is malformed or over --max-body-mb (httplib would
+// read such a body to skip it: curl uploaded 1,000 MB before its 413). The client is asked to
+// close the connection.
 bool ServeApp::refused_unread(const httplib::Request& request, httplib::Response& response) {
   int status = 0;
-  std::string why;
-  if (request.has_header("Content-Length")) {
+  std::string why = HttpServer::framing_problem(request);
+  if (!why.empty()) {
+    status = 400;
+    why = "malformed request: " + why;
+  } else if (request.has_header("Content-Length")) {
     const std::string length = request.get_header_value("Content-Length");
     if (!is_digits(length)) {
       status = 400;
@@ -541,9 +543,10 @@ void run_serve(const ServeOptions& options) {
   warn_if_tta_unsuited(model->checkpoint, options.model_path, options.tta);
   // An IPv6 address takes brackets in a URL (http://[::1]:8080).
   const bool ipv6 = options.host.find(':') != std::string::npos;
-  spdlog::info("serving {} (epoch {}) on http://{}{}{}:{} (batches up to {} images, device {})",
+  spdlog::info("serving {} (epoch {}) on http://{}{}{}:{} (batches up to {} image{}, device {})",
                options.model_path, model->checkpoint.epoch, ipv6 ? "[" : "", options.host,
-               ipv6 ? "]" : "", port, options.max_batch, describe_device(model->device));
+               ipv6 ? "]" : "", port, options.max_batch, options.max_batch == 1 ? "" : "s",
+               describe_device(model->device));
   SignalWatcher watcher(app);
   app.listen();
   spdlog::info("stopped");

@@ -274,6 +274,16 @@ TEST_F(ServeTest, ARefusedBodyIsNotReadAsTheNextRequest) {
   EXPECT_TRUE(connection.ends_without_more());
 }
 
+TEST_F(ServeTest, AmbiguousFramingIsRefused) {
+  start(options());
+  const std::string answer = raw_exchange(
+      "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length : "
+      "5\r\n\r\nxxxxx");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("a header name with a space in it ('Content-Length ')"), std::string::npos)
+      << answer;
+}
+
 // httplib stops reading a request at its bad line: the lines after it are not more requests.
 TEST_F(ServeTest, AMalformedRequestIsAnsweredOnce) {
   start(options());

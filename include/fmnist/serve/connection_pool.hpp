@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -24,6 +25,9 @@ class ConnectionPool : public httplib::TaskQueue {
   void enqueue(std::function<void()> job) override;
   void shutdown() override;  // serves the waiting connections, then joins the workers
 
+  // Whether an accepted connection waits for a worker.
+  bool has_waiting() const { return waiting_ > 0; }
+
  private:
   void work();
 
@@ -31,6 +35,7 @@ class ConnectionPool : public httplib::TaskQueue {
   std::mutex mutex_;
   std::condition_variable job_ready_, slot_free_;
   std::deque<std::function<void()>> jobs_;
+  std::atomic<std::size_t> waiting_{0};  // jobs_.size(), read without the lock
   bool shutting_down_ = false;
   std::vector<std::thread> workers_;
 };

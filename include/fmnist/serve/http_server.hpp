@@ -2,9 +2,14 @@
 
 #include <httplib.h>
 
+#include <atomic>
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace fmnist {
+
+class ConnectionPool;
 
 // A request may take a second longer than the read timeout (an answer than the write timeout)
 // for each this many bytes of it: a client as slow holds a worker for at most
@@ -32,13 +37,25 @@ class HttpServer : public httplib::Server {
  public:
   HttpServer();
 
+  // At most `connections` served at once, more wait to be accepted (ConnectionPool). An idle
+  // keep-alive connection gives its worker up as soon as another connection waits for one.
+  void set_max_connections(std::size_t connections);
+
   // Whether the request this thread was reading ran out of time (its refusal is a 408).
   static bool request_timed_out();
+
+  // Why the request's framing is ambiguous ("" when it is not): a header name with a space in
+  // it (httplib takes "Content-Length : 5" and a folded line for other headers), more than one
+  // Content-Length, or both Content-Length and Transfer-Encoding. Where the body ends is then
+  // a guess, and what follows could be taken for a request: such requests end their connection.
+  static std::string framing_problem(const httplib::Request& request);
 
  private:
   bool process_and_close_socket(socket_t socket) override;
   // The loop learns from it whether an answer closes the connection.
   using httplib::Server::set_post_routing_handler;
+  // The pool of the listen() under way, made by set_max_connections' task queue factory.
+  std::atomic<ConnectionPool*> pool_{nullptr};
 };
 
 }  // namespace fmnist
