@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,15 +42,18 @@ thread_local bool answer_closes = false;
 thread_local bool timed_out = false;
 
 // Whether a header's value, a comma-separated list, holds `token` (lower case) in any case:
-// "Keep-Alive, Upgrade" holds "keep-alive".
-bool has_token(std::string value, std::string_view token) {
-  std::transform(value.begin(), value.end(), value.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::istringstream items(value);
-  for (std::string item; std::getline(items, item, ',');) {
+// "Keep-Alive, Upgrade" holds "keep-alive". Read in place: it runs for every answer.
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const std::size_t comma = std::min(value.find(','), value.size());
+    std::string_view item = value.substr(0, comma);
+    value.remove_prefix(std::min(comma + 1, value.size()));
     const std::size_t first = item.find_first_not_of(" \t");
-    if (first != std::string::npos &&
-        item.substr(first, item.find_last_not_of(" \t") + 1 - first) == token) {
+    if (first == std::string_view::npos) continue;
+    item = item.substr(first, item.find_last_not_of(" \t") + 1 - first);
+    if (std::equal(item.begin(), item.end(), token.begin(), token.end(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
       return true;
     }
   }
