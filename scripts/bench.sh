@@ -324,6 +324,16 @@ wait_until_idle() {
   done
 }
 
+# serve_load's median in ms, from its report in file $1.
+load_median_ms() { sed -n 's/^median_ms=//p' "$1"; }
+
+# round_medians TOOL NAME ROUNDS: the median of each 1-client round of server NAME (fm or py),
+# one per line, from TOOL's reports (wrk or load) in $tmp.
+round_medians() {
+  local round
+  for round in $(seq "$3"); do "$1_median_ms" "$tmp/$1_$2_$round.out"; done
+}
+
 # wrk's median (--latency) in ms, from its report in file $1.
 wrk_median_ms() {
   awk '$1 == "50%" {v = $2 + 0; if ($2 ~ /us$/) v /= 1000; else if ($2 ~ /[^m]s$/) v *= 1000; print v}' "$1"
@@ -384,28 +394,20 @@ bench_serve() {
     done
   done
   for name in fm py; do
-    record "serve_${name}_1c_median_ms" "$(required "$(for round in $(seq "$rounds"); do
-      wrk_median_ms "$tmp/wrk_${name}_$round.out"; done | median | grep -v '^0$')" \
-      "wrk's 50% latency ($name)")"
+    record "serve_${name}_1c_median_ms" "$(required "$(round_medians wrk "$name" "$rounds" |
+      median | grep -v '^0$')" "wrk's 50% latency ($name)")"
     record "serve_${name}_1c_requests" "$(cat "$tmp"/wrk_"${name}"_*.out |
       awk '/ requests in / {n += $1} END {print n + 0}')"
-    record "serve_${name}_1c_httplib_median_ms" "$(required "$(sed -n 's/^median_ms=//p' \
-      "$tmp"/load_"${name}"_*.out | median | grep -v '^0$')" "serve_load's median_ms ($name)")"
+    record "serve_${name}_1c_httplib_median_ms" "$(required "$(round_medians load "$name" \
+      "$rounds" | median | grep -v '^0$')" "serve_load's median_ms ($name)")"
     record "serve_${name}_1c_errors" "$(
       { for round in $(seq "$rounds"); do wrk_errors "$tmp/wrk_${name}_$round.out"; done
         sed -n 's/^errors=//p' "$tmp"/load_"${name}"_*.out; } | awk '{n += $1} END {print n}')"
   done
   local tool
   for tool in wrk load; do
-    record "serve_1c_${tool}_rounds" "$(for round in $(seq "$rounds"); do
-      if [[ $tool == wrk ]]; then
-        printf '%s/%s\n' "$(wrk_median_ms "$tmp/wrk_fm_$round.out")" \
-          "$(wrk_median_ms "$tmp/wrk_py_$round.out")"
-      else
-        paste -d/ <(sed -n 's/^median_ms=//p' "$tmp/load_fm_$round.out") \
-          <(sed -n 's/^median_ms=//p' "$tmp/load_py_$round.out")
-      fi
-    done | paste -sd, | sed 's/,/, /g')"
+    record "serve_1c_${tool}_rounds" "$(paste -d/ <(round_medians "$tool" fm "$rounds") \
+      <(round_medians "$tool" py "$rounds") | paste -sd, | sed 's/,/, /g')"
   done
   for name in fm py; do
     port=$([[ $name == fm ]] && echo "$fm_port" || echo "$py_port")
